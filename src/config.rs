@@ -1,0 +1,229 @@
+//! `config.toml`: the registered apps, who may use them, and daemon settings.
+//!
+//! The installer writes it; the daemon re-reads it when it changes, so an
+//! `install` takes effect without restarting anything.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Which keychain backend holds the sessions.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    /// The platform's keychain: Secret Service on Linux, Keychain on macOS,
+    /// Credential Manager on Windows.
+    #[default]
+    Keychain,
+    /// Linux kernel keyutils (session keyring): survives daemon restarts,
+    /// not reboots. An explicit choice for machines without Secret Service.
+    Keyutils,
+    /// In-memory, lost when the daemon exits. For tests; never chosen
+    /// silently.
+    Memory,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Config {
+    /// Keychain backend.
+    #[serde(default)]
+    pub store: StoreKind,
+    /// The daemon exits after this many seconds without clients; 0 = never.
+    #[serde(default = "default_idle")]
+    pub idle_timeout_secs: u64,
+    /// A sign-in the user does not finish in this time fails with
+    /// `user_cancelled`.
+    #[serde(default = "default_sign_in_timeout")]
+    pub sign_in_timeout_secs: u64,
+    /// Timeout of every request to the IdP.
+    #[serde(default = "default_http_timeout")]
+    pub http_timeout_secs: u64,
+    /// Largest frame accepted from a client, in bytes.
+    #[serde(default = "default_max_frame")]
+    pub max_frame: usize,
+    #[serde(default)]
+    pub apps: Vec<AppConfig>,
+}
+
+fn default_idle() -> u64 {
+    600
+}
+fn default_sign_in_timeout() -> u64 {
+    300
+}
+fn default_http_timeout() -> u64 {
+    10
+}
+fn default_max_frame() -> usize {
+    crate::codec::DEFAULT_MAX_INBOUND
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            store: StoreKind::default(),
+            idle_timeout_secs: default_idle(),
+            sign_in_timeout_secs: default_sign_in_timeout(),
+            http_timeout_secs: default_http_timeout(),
+            max_frame: default_max_frame(),
+            apps: Vec::new(),
+        }
+    }
+}
+
+/// One registered app (a Logto "Native app").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppConfig {
+    /// The Logto endpoint, e.g. `https://tenant.logto.app` (issuer is
+    /// `{endpoint}/oidc`).
+    pub endpoint: String,
+    pub app_id: String,
+    /// Who may use this app: `chrome-extension://<id>/` origins and Firefox
+    /// add-on ids.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Whether the `logto-companion` CLI may use this app's session.
+    #[serde(default = "default_true")]
+    pub allow_cli: bool,
+    /// Scopes requested on top of `openid offline_access profile`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// API resources (RFC 8707) this app may ask tokens for.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Sent with sign-out; must match a registered URI exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uri: Option<String>,
+}
+
+/// Endpoints compare without a trailing slash.
+pub fn normalize_endpoint(endpoint: &str) -> String {
+    endpoint.trim().trim_end_matches('/').to_string()
+}
+
+impl AppConfig {
+    pub fn matches(&self, endpoint: &str, app_id: &str) -> bool {
+        normalize_endpoint(&self.endpoint) == normalize_endpoint(endpoint) && self.app_id == app_id
+    }
+
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        if origin == crate::protocol::CLI_ORIGIN {
+            return self.allow_cli;
+        }
+        self.allowed_origins.iter().any(|o| o == origin)
+    }
+}
+
+impl Config {
+    /// Loads the file; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes atomically (temp file + rename) so a crash never leaves half a
+    /// config behind.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let write_err = |source| ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = toml::to_string_pretty(self).map_err(|e| {
+            write_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
+        })?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(write_err)?;
+        }
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(write_err)?;
+        std::fs::rename(&tmp, path).map_err(write_err)
+    }
+
+    pub fn find_app(&self, endpoint: &str, app_id: &str) -> Option<&AppConfig> {
+        self.apps.iter().find(|a| a.matches(endpoint, app_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_apps_with_defaults() {
+        let cfg: Config = toml::from_str(
+            r#"
+            [[apps]]
+            endpoint = "http://127.0.0.1:3001/"
+            app_id = "native-test-app"
+            allowed_origins = ["chrome-extension://abc/"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.idle_timeout_secs, 600);
+        assert_eq!(cfg.store, StoreKind::Keychain);
+        let app = cfg.find_app("http://127.0.0.1:3001", "native-test-app").unwrap();
+        assert!(app.allow_cli);
+        assert!(app.allows_origin("chrome-extension://abc/"));
+        assert!(!app.allows_origin("chrome-extension://other/"));
+        assert!(app.allows_origin("cli"));
+    }
+
+    #[test]
+    fn missing_file_is_empty_and_bad_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert!(Config::load(&path).unwrap().apps.is_empty());
+        std::fs::write(&path, "apps = 3").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("config.toml is not valid"), "{err}");
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/config.toml");
+        let mut cfg = Config::default();
+        cfg.store = StoreKind::Keyutils;
+        cfg.apps.push(AppConfig {
+            endpoint: "https://a.example".into(),
+            app_id: "x".into(),
+            allowed_origins: vec!["ext@id".into()],
+            allow_cli: false,
+            scopes: vec!["phone".into()],
+            resources: vec![],
+            post_logout_redirect_uri: None,
+        });
+        cfg.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), cfg);
+    }
+}

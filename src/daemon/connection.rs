@@ -1,0 +1,96 @@
+//! One client connection: handshake, then requests until the client leaves.
+//!
+//! A broken frame ends that one connection, never the daemon; a bad request
+//! gets an error reply and the connection goes on.
+
+use super::router::{self, Conn};
+use super::Daemon;
+use crate::codec::{read_frame_async, write_frame_async, FrameError};
+use crate::ipc;
+use crate::protocol::{reply_err, Connect, ErrorCode, RpcError};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+
+/// A client must present its origin this quickly.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, conn_id: u64) {
+    match ipc::peer_is_same_user(&stream) {
+        Ok(true) => {}
+        Ok(false) | Err(_) => {
+            tracing::warn!(conn_id, "refused a connection from another user");
+            let (_, mut wr) = stream.into_split();
+            let err = RpcError::new(
+                ErrorCode::Forbidden,
+                "this companion daemon serves only its own user",
+            );
+            let _ = write_frame_async(&mut wr, &reply_err(&Value::Null, &err), usize::MAX).await;
+            return;
+        }
+    }
+    let max_frame = daemon.config().map(|c| c.max_frame).unwrap_or(crate::codec::DEFAULT_MAX_INBOUND);
+    let (mut rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            if write_frame_async(&mut wr, &frame, usize::MAX).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let origin = match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame_async(&mut rd, max_frame)).await {
+        Ok(Ok(Some(frame))) => match serde_json::from_slice::<Connect>(&frame) {
+            Ok(c) => c.connect.origin,
+            Err(e) => {
+                let err = RpcError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("the first frame on the daemon socket must be {{\"connect\":{{\"origin\":…}}}}: {e}"),
+                );
+                let _ = tx.send(reply_err(&Value::Null, &err));
+                drop(tx);
+                let _ = writer.await;
+                return;
+            }
+        },
+        _ => {
+            drop(tx);
+            let _ = writer.await;
+            return;
+        }
+    };
+    tracing::debug!(conn_id, origin = %origin, "client connected");
+
+    let mut conn = Conn {
+        id: conn_id,
+        origin,
+        session: None,
+        outbox: tx,
+    };
+    loop {
+        match read_frame_async(&mut rd, max_frame).await {
+            Ok(Some(frame)) => router::handle_frame(&daemon, &mut conn, &frame).await,
+            Ok(None) => break,
+            Err(FrameError::TooLarge { len, cap }) => {
+                let err = RpcError::new(
+                    ErrorCode::MessageTooLarge,
+                    format!("message of {len} bytes exceeds the limit of {cap} bytes"),
+                );
+                let _ = conn.outbox.send(reply_err(&Value::Null, &err));
+                break;
+            }
+            Err(e) => {
+                tracing::debug!(conn_id, "connection ended: {e}");
+                break;
+            }
+        }
+    }
+    if let Some(session) = conn.session.take() {
+        session.subscribers.remove(conn_id);
+    }
+    drop(conn);
+    let _ = writer.await;
+}

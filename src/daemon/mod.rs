@@ -1,0 +1,226 @@
+//! The per-user companion daemon: owns every session and answers every
+//! connected browser and the CLI over the local socket.
+
+mod connection;
+pub mod events;
+mod router;
+pub mod session;
+
+use crate::config::{Config, ConfigError};
+use crate::ipc;
+use crate::paths::Paths;
+use session::{AppKey, Session, SessionDeps};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
+
+/// Shared state of the running daemon.
+pub struct Daemon {
+    pub paths: Paths,
+    config: Mutex<ConfigCache>,
+    sessions: Mutex<HashMap<AppKey, Arc<Session>>>,
+    deps: Arc<SessionDeps>,
+    /// Number of live connections and running sign-in flows; the idle timer
+    /// runs only while it is zero.
+    activity: watch::Sender<usize>,
+    next_conn: AtomicU64,
+}
+
+/// `config.toml`, re-read when its modification time changes so `install`
+/// needs no daemon restart.
+struct ConfigCache {
+    config: Arc<Config>,
+    mtime: Option<SystemTime>,
+}
+
+/// Counts as activity while alive (a connection or a sign-in flow).
+pub struct ActivityGuard(watch::Sender<usize>);
+
+impl Drop for ActivityGuard {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+impl Daemon {
+    pub fn config(&self) -> Result<Arc<Config>, ConfigError> {
+        let path = self.paths.config_file();
+        let mtime = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let mut cache = self.config.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.mtime != mtime {
+            cache.config = Arc::new(Config::load(&path)?);
+            cache.mtime = mtime;
+        }
+        Ok(Arc::clone(&cache.config))
+    }
+
+    pub fn activity(&self) -> ActivityGuard {
+        self.activity.send_modify(|n| *n += 1);
+        ActivityGuard(self.activity.clone())
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The one session object of an app, created on first use (the stored
+    /// session is loaded lazily by the session itself).
+    pub fn session(&self, key: AppKey, app: &crate::config::AppConfig) -> Arc<Session> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let s = sessions
+            .entry(key.clone())
+            .or_insert_with(|| Arc::new(Session::new(key, Arc::clone(&self.deps))));
+        s.update_app_config(app);
+        Arc::clone(s)
+    }
+
+    pub fn sessions(&self) -> Vec<Arc<Session>> {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.values().cloned().collect()
+    }
+
+    pub fn deps(&self) -> &SessionDeps {
+        &self.deps
+    }
+}
+
+/// Options of `logto-companion daemon`.
+pub struct DaemonOptions {
+    /// Started by a host or the CLI: print the readiness line, then let go
+    /// of stdio.
+    pub detach: bool,
+}
+
+/// Runs the daemon until it is idle for the configured time or gets
+/// SIGTERM/SIGINT.
+pub fn run(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
+    ipc::harden_process();
+    let config = Config::load(&paths.config_file())?;
+    let bound = match ipc::bind(&paths) {
+        Ok(b) => b,
+        Err(ipc::BindError::AlreadyRunning(lock)) if opts.detach => {
+            // A racing starter lost: the winner will answer; say so and go.
+            tracing::info!("daemon already running ({})", lock.display());
+            wait_until_connectable(&paths);
+            println!("{}", ipc::READY_LINE);
+            return Ok(());
+        }
+        Err(e) => {
+            if opts.detach {
+                println!("error: {e}");
+            }
+            return Err(e.into());
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::UnixListener::from_std(bound.listener)?;
+        let deps = Arc::new(SessionDeps::new(&config, &paths)?);
+        let (activity, _) = watch::channel(0usize);
+        let daemon = Arc::new(Daemon {
+            paths: paths.clone(),
+            config: Mutex::new(ConfigCache {
+                config: Arc::new(config.clone()),
+                mtime: std::fs::metadata(paths.config_file())
+                    .and_then(|m| m.modified())
+                    .ok(),
+            }),
+            sessions: Mutex::new(HashMap::new()),
+            deps,
+            activity,
+            next_conn: AtomicU64::new(1),
+        });
+        let _ = std::fs::write(paths.pid_file(), std::process::id().to_string());
+        tracing::info!(pid = std::process::id(), socket = %paths.socket().display(), "daemon listening");
+        if opts.detach {
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "{}", ipc::READY_LINE);
+            let _ = out.flush();
+            ipc::detach_stdio();
+        } else {
+            eprintln!("logto-companion daemon listening on {}", paths.socket().display());
+        }
+        let idle = Duration::from_secs(config.idle_timeout_secs);
+        let result = tokio::select! {
+            r = accept_loop(Arc::clone(&daemon), listener) => r,
+            _ = idle_exit(Arc::clone(&daemon), idle) => {
+                tracing::info!("idle for {idle:?}, exiting");
+                Ok(())
+            }
+            _ = shutdown_signal() => {
+                tracing::info!("signal received, exiting");
+                Ok(())
+            }
+        };
+        let _ = std::fs::remove_file(paths.socket());
+        let _ = std::fs::remove_file(paths.pid_file());
+        result
+    })
+}
+
+async fn accept_loop(daemon: Arc<Daemon>, listener: tokio::net::UnixListener) -> anyhow::Result<()> {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let id = daemon.next_conn_id();
+        let guard = daemon.activity();
+        let daemon = Arc::clone(&daemon);
+        tokio::spawn(async move {
+            connection::serve(daemon, stream, id).await;
+            drop(guard);
+        });
+    }
+}
+
+async fn idle_exit(daemon: Arc<Daemon>, idle: Duration) {
+    if idle.is_zero() {
+        std::future::pending::<()>().await;
+    }
+    let mut rx = daemon.activity.subscribe();
+    loop {
+        if rx.wait_for(|n| *n == 0).await.is_err() {
+            return std::future::pending().await;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(idle) => {
+                if *rx.borrow() == 0 {
+                    return;
+                }
+            }
+            _ = rx.changed() => {}
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+fn wait_until_connectable(paths: &Paths) {
+    for _ in 0..100 {
+        if ipc::connect_existing(paths).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,114 @@
+//! Every file and socket location, in one place.
+//!
+//! All of them follow `HOME` and the `XDG_*` variables (through
+//! `directories`), so a test isolates everything by setting those.
+
+use directories::ProjectDirs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// `config.toml` lives here (`$XDG_CONFIG_HOME/logto-companion`).
+    pub config_dir: PathBuf,
+    /// Logs and install records (`$XDG_STATE_HOME/logto-companion`).
+    pub state_dir: PathBuf,
+    /// The daemon socket and its lock (`$XDG_RUNTIME_DIR/logto-companion`,
+    /// else a private folder under the state dir).
+    pub runtime_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn discover() -> io::Result<Paths> {
+        let dirs = ProjectDirs::from("", "", "logto-companion").ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "cannot find the home directory (is HOME set?)",
+            )
+        })?;
+        let config_dir = dirs.config_dir().to_path_buf();
+        let state_dir = dirs
+            .state_dir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dirs.data_local_dir().to_path_buf());
+        let runtime_dir = dirs
+            .runtime_dir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| state_dir.join("run"));
+        Ok(Paths {
+            config_dir,
+            state_dir,
+            runtime_dir,
+        })
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        #[cfg(unix)]
+        {
+            self.runtime_dir.join("daemon.sock")
+        }
+        #[cfg(windows)]
+        {
+            // Named pipes live in their own namespace; the user name keeps
+            // them per user.
+            let user = std::env::var("USERNAME").unwrap_or_else(|_| "user".into());
+            PathBuf::from(format!(r"\\.\pipe\logto-companion-{user}"))
+        }
+    }
+
+    /// Held by the running daemon for its whole life: one daemon per user.
+    pub fn daemon_lock(&self) -> PathBuf {
+        self.runtime_dir.join("daemon.lock")
+    }
+
+    /// Held by whoever is starting the daemon, so two hosts starting at the
+    /// same moment start one daemon.
+    pub fn start_lock(&self) -> PathBuf {
+        self.runtime_dir.join("start.lock")
+    }
+
+    /// The running daemon's pid, for `status`, `doctor` and tests.
+    pub fn pid_file(&self) -> PathBuf {
+        self.runtime_dir.join("daemon.pid")
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.state_dir.join("logs")
+    }
+
+    pub fn install_record(&self) -> PathBuf {
+        self.state_dir.join("installed.json")
+    }
+}
+
+/// Creates `dir` (and parents) and makes it private to the user (0700).
+/// Refuses a directory owned by someone else: a socket inside it could be
+/// swapped under us.
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = std::fs::metadata(dir)?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is owned by uid {}, not by this user ({me}); refusing to use it",
+                    dir.display(),
+                    meta.uid()
+                ),
+            ));
+        }
+        if meta.mode() & 0o777 != 0o700 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
