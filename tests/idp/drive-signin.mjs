@@ -70,7 +70,7 @@ const pageError = (html) => {
 };
 
 async function readCodeFromStandIn(twilio, phone) {
-  const res = await fetch(`${twilio.replace(/\/+$/, '')}/messages/last?to=${encodeURIComponent(phone)}`);
+  const res = await fetch(`${twilio.replace(/\/+$/, '')}/messages/last?to=${encodeURIComponent(phone)}`, { signal: AbortSignal.timeout(15000) });
   if (!res.ok) throw new Error(`no SMS for ${phone} at the Twilio stand-in (${res.status})`);
   const { code } = await res.json();
   if (!code) throw new Error(`the last SMS to ${phone} holds no 6-digit code`);
@@ -86,13 +86,15 @@ async function readCodeFromStandIn(twilio, phone) {
  * @param {(phone: string) => Promise<string>} [o.getCode] or read it this way (e.g. demo stdout)
  * @param {boolean} [o.stopBeforeCallback]
  * @param {string|CookieJar} [o.cookieJar] file to load/save cookies, or a jar to share between calls
+ * @param {number} [o.timeoutMs] per HTTP request (default 15 s)
  * @returns {Promise<{ok: true, callbackUrl: string, callbackStatus?: number, callbackBody?: string, smsSent: boolean} | {ok: false, error: string}>}
  */
-export async function driveSignIn({ url, phone, twilio = process.env.TWILIO_STAND_IN, code, getCode, stopBeforeCallback = false, cookieJar } = {}) {
+export async function driveSignIn({
+  url, phone, twilio = process.env.TWILIO_STAND_IN, code, getCode, stopBeforeCallback = false, cookieJar, timeoutMs = 15000,
+} = {}) {
   const jar = cookieJar instanceof CookieJar ? cookieJar : CookieJar.load(cookieJar);
   try {
-    const result = await run();
-    return result;
+    return await run();
   } catch (e) {
     return { ok: false, error: e.message };
   } finally {
@@ -111,7 +113,9 @@ export async function driveSignIn({ url, phone, twilio = process.env.TWILIO_STAN
       if (cookie) headers.cookie = cookie;
       if (next.form) headers['content-type'] = 'application/x-www-form-urlencoded';
       const res = await fetch(next.url, {
-        method: next.method, headers, body: next.form ? new URLSearchParams(next.form).toString() : undefined, redirect: 'manual',
+        method: next.method, headers, body: next.form ? new URLSearchParams(next.form).toString() : undefined,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
       });
       jar.store(res, next.url);
 
@@ -153,7 +157,7 @@ export async function driveSignIn({ url, phone, twilio = process.env.TWILIO_STAN
     if (stopBeforeCallback) return { ok: true, callbackUrl: location.href, smsSent };
     let res;
     try {
-      res = await fetch(location, { redirect: 'manual' });
+      res = await fetch(location, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
       throw new Error(`callback ${location.origin}${location.pathname} failed: ${e.cause?.code ?? e.message}`);
     }

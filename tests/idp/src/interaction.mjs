@@ -21,7 +21,7 @@ function phonePage(uid, { phone = '', params = {}, error } = {}) {
   return page(title, `${errorBlock(error)}${onlyPhone}
 <form id="phone-form" method="post" action="/interaction/${esc(uid)}/send-code">
 <label for="phone">Phone number</label>
-<input id="phone" name="phone" type="tel" autocomplete="tel" required value="${esc(phone)}" placeholder="+15551234567">
+<input id="phone" name="phone" type="tel" autocomplete="tel" value="${esc(phone)}" placeholder="+15551234567">
 <button type="submit">Send code</button>
 </form>`);
 }
@@ -32,7 +32,7 @@ function codePage(uid, { phone, error }) {
 <form id="code-form" method="post" action="/interaction/${esc(uid)}/verify-code">
 <input type="hidden" name="phone" value="${esc(phone)}">
 <label for="code">Verification code</label>
-<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required>
+<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code">
 <button type="submit">Verify</button>
 </form>
 <p><a href="/interaction/${esc(uid)}">Use another number</a></p>`);

@@ -8,6 +8,7 @@ import { esc, page } from './html.mjs';
 
 const ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'ES512'];
 const ACCESS_TOKEN_ALG = 'ES384'; // JWT access tokens: Logto signs with the tenant's (P-384) key
+const ORGANIZATIONS_RESOURCE = 'urn:logto:resource:organizations'; // Logto's built-in resource
 
 // Logto auth parameters beyond OIDC's (first_screen, identifier, login_hint, direct_sign_in, …).
 const LOGTO_EXTRA_PARAMS = ['interaction_mode', 'first_screen', 'identifier', 'direct_sign_in', 'organization_id',
@@ -81,7 +82,11 @@ export function createProvider(issuer, { config, accounts, store, jwks }) {
         defaultResource: async () => undefined, // no Logto "default API"
         useGrantedResource: () => false, // no resource -> opaque token for /oidc/me
         getResourceServerInfo: async (_ctx, indicator) => {
-          const r = resources.get(indicator);
+          // Logto's built-in organizations resource: the SDK asks for it with
+          // the organizations scope; it carries no API scopes of its own.
+          const r = indicator === ORGANIZATIONS_RESOURCE
+            ? { scopes: [], accessTokenTtl: config.ttl.accessToken }
+            : resources.get(indicator);
           if (!r) throw new errors.InvalidTarget();
           return {
             scope: r.scopes.join(' '),

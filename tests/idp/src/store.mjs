@@ -61,6 +61,19 @@ export class Store {
     };
   }
 
+  /** Revokes every grant of an account (what an admin does in Logto's console). Returns how many. */
+  revokeAccount(accountId) {
+    let n = 0;
+    for (const [grantId, g] of this.grants) {
+      if (g.accountId !== accountId) continue;
+      for (const key of this.byGrant.get(grantId) ?? []) this.records.delete(key);
+      this.byGrant.delete(grantId);
+      this.records.delete(`Grant:${grantId}`);
+      n += 1;
+    }
+    return n;
+  }
+
   /** Refresh tokens still usable (stored, not consumed, not expired) for a grant. */
   activeRefreshTokens(grantId) {
     let n = 0;

@@ -5,6 +5,7 @@
 //   GET  /__test/issued          ["…"] every token string ever issued: codes, access, refresh and ID tokens
 //                                (?detail=1 gives [{type, value}])
 //   GET  /__test/grants          [{accountId, clientId, grantId, active}] active = refresh tokens still usable
+//   POST /__test/revoke?accountId=…  revoke every grant of the account (as an admin would) -> {"revoked": n}
 import { sendJson } from './html.mjs';
 
 const ROUTE_COUNTERS = { revocation: 'revocation', userinfo: 'userinfo', authorization: 'authorization', end_session: 'endSession', introspection: 'introspection' };
@@ -53,6 +54,8 @@ export function createTestApi({ recorder, store }) {
         return sendJson(res, 200, [...store.grants].map(([grantId, g]) => ({
           accountId: g.accountId, clientId: g.clientId, grantId, active: store.activeRefreshTokens(grantId),
         })));
+      case 'POST /__test/revoke':
+        return sendJson(res, 200, { revoked: store.revokeAccount(url.searchParams.get('accountId') ?? '') });
       default: return sendJson(res, 404, { code: 'guard.invalid_input', message: 'unknown test API route' });
     }
   };

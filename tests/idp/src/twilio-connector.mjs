@@ -91,7 +91,7 @@ export function createTwilioConnector(config, { apiBase = TWILIO_API_BASE } = {}
           body: form.toString(),
         });
       } catch (e) {
-        throw new ConnectorError('connector.general', `Twilio request failed: ${e.cause?.code ?? e.message}`);
+        throw new ConnectorError('connector.general', `Twilio request failed: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
       }
       const text = await res.text();
       if (!res.ok) throw new ConnectorError('connector.general', text);
