@@ -10,6 +10,13 @@ const FATAL_CODES = new Set(['host_not_found', 'host_forbidden']);
 /** Give up reconnecting on our own (for event listeners) after this many failures in a row. */
 const MAX_BACKGROUND_RECONNECTS = 10;
 
+/**
+ * A connection that stayed up this long resets the backoff when it drops. A
+ * host that dies right after `hello` keeps counting as failing, so the
+ * reconnects slow down instead of spinning.
+ */
+const STABLE_MS = 10_000;
+
 function readLastError(api) {
   // Reading lastError inside onDisconnect also silences Chrome's
   // "Unchecked runtime.lastError" warning.
@@ -43,6 +50,8 @@ export class NativeConnection {
   #everBound = false;
   /** Consecutive connection failures: drives the backoff. */
   #failures = 0;
+  /** When `hello` last succeeded on the current port (null: not bound). */
+  #boundAt = null;
   /** No new connection before this time (ms, `timers.now()` clock). */
   #retryAt = 0;
   /** A `host_not_found` / `host_forbidden` error, returned at once until `#retryAt`. */
@@ -189,7 +198,7 @@ export class NativeConnection {
     const reconnected = this.#everBound;
     this.#bound = true;
     this.#everBound = true;
-    this.#failures = 0;
+    this.#boundAt = this.#timers.now();
     this.#retryAt = 0;
     this.#fatal = null;
     try {
@@ -265,9 +274,12 @@ export class NativeConnection {
   }
 
   #noteFailure(error) {
+    const now = this.#timers.now();
+    if (this.#boundAt !== null && now - this.#boundAt >= STABLE_MS) this.#failures = 0;
+    this.#boundAt = null;
     this.#failures += 1;
     const delay = Math.min(this.#backoff.initial * 2 ** (this.#failures - 1), this.#backoff.max);
-    this.#retryAt = this.#timers.now() + delay;
+    this.#retryAt = now + delay;
     this.#fatal = FATAL_CODES.has(error?.code) ? error : null;
   }
 
