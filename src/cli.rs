@@ -12,7 +12,11 @@ use serde_json::{json, Value};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "logto-companion", version, about = "Sign browser extensions and the terminal in with Logto; one session, kept in the OS keychain.")]
+#[command(
+    name = "logto-companion",
+    version,
+    about = "Sign browser extensions and the terminal in with Logto; one session, kept in the OS keychain."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -104,7 +108,10 @@ fn ping(paths: &Paths, as_json: bool) -> anyhow::Result<ExitCode> {
     let mut client = Client::connect(paths, CLI_ORIGIN, "cli")?;
     let result = client.call("ping", Value::Null)?;
     if as_json {
-        println!("{}", json!({"result": result, "ms": start.elapsed().as_secs_f64() * 1e3}));
+        println!(
+            "{}",
+            json!({"result": result, "ms": start.elapsed().as_secs_f64() * 1e3})
+        );
     } else {
         println!(
             "daemon answers (version {}), {:.2} ms",
@@ -132,11 +139,21 @@ fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> anyhow::Result<
         apps.retain(|a| a["appId"] == id);
     }
     if as_json {
-        println!("{}", json!({"daemon": {"running": true, "pid": st["pid"], "version": st["version"]}, "store": st["store"], "apps": st["apps"]}));
+        println!(
+            "{}",
+            json!({"daemon": {"running": true, "pid": st["pid"], "version": st["version"]}, "store": st["store"], "apps": st["apps"]})
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("daemon: running (pid {}, version {})", st["pid"], st["version"].as_str().unwrap_or("?"));
-    println!("keychain: {}", st["store"]["description"].as_str().unwrap_or("?"));
+    println!(
+        "daemon: running (pid {}, version {})",
+        st["pid"],
+        st["version"].as_str().unwrap_or("?")
+    );
+    println!(
+        "keychain: {}",
+        st["store"]["description"].as_str().unwrap_or("?")
+    );
     let apps = st["apps"].as_array().cloned().unwrap_or_default();
     if apps.is_empty() {
         println!("apps: none registered (run `logto-companion install …`)");
@@ -144,12 +161,24 @@ fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> anyhow::Result<
     for app in apps {
         let who = if app["authenticated"] == true {
             let claims = &app["claims"];
-            let name = claims["name"].as_str().or(claims["phone_number"].as_str()).unwrap_or("");
-            format!("signed in as {} {}", claims["sub"].as_str().unwrap_or("?"), name)
+            let name = claims["name"]
+                .as_str()
+                .or(claims["phone_number"].as_str())
+                .unwrap_or("");
+            format!(
+                "signed in as {} {}",
+                claims["sub"].as_str().unwrap_or("?"),
+                name
+            )
         } else {
             "signed out".to_string()
         };
-        println!("app {} at {}: {}", app["appId"].as_str().unwrap_or("?"), app["endpoint"].as_str().unwrap_or("?"), who.trim_end());
+        println!(
+            "app {} at {}: {}",
+            app["appId"].as_str().unwrap_or("?"),
+            app["endpoint"].as_str().unwrap_or("?"),
+            who.trim_end()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -121,10 +121,13 @@ pub async fn read_frame_async<R: AsyncRead + Unpin>(
     }
     let len = checked_len(prefix, cap)?;
     let mut body = vec![0u8; len];
-    reader.read_exact(&mut body).await.map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => FrameError::Truncated,
-        _ => FrameError::Io(e),
-    })?;
+    reader
+        .read_exact(&mut body)
+        .await
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => FrameError::Truncated,
+            _ => FrameError::Io(e),
+        })?;
     Ok(Some(body))
 }
 
@@ -205,7 +208,10 @@ mod tests {
         let bytes = [framed(b"[1]"), framed(b"\"x\"")].concat();
         let mut r = Cursor::new(bytes);
         assert_eq!(read_frame_async(&mut r, 64).await.unwrap().unwrap(), b"[1]");
-        assert_eq!(read_frame_async(&mut r, 64).await.unwrap().unwrap(), b"\"x\"");
+        assert_eq!(
+            read_frame_async(&mut r, 64).await.unwrap().unwrap(),
+            b"\"x\""
+        );
         assert!(read_frame_async(&mut r, 64).await.unwrap().is_none());
     }
 

@@ -15,6 +15,7 @@ pub enum ConfigError {
     },
     #[error("{path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
+    #[allow(dead_code)] // written by the installer (next commit)
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -96,6 +97,10 @@ pub struct AppConfig {
     /// `{endpoint}/oidc`).
     pub endpoint: String,
     pub app_id: String,
+    /// The OpenID issuer; default `{endpoint}/oidc` (Logto). Set it for other
+    /// OpenID Providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     /// Who may use this app: `chrome-extension://<id>/` origins and Firefox
     /// add-on ids.
     #[serde(default)]
@@ -153,13 +158,17 @@ impl Config {
 
     /// Writes atomically (temp file + rename) so a crash never leaves half a
     /// config behind.
+    #[allow(dead_code)] // used by the installer (next commit)
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let write_err = |source| ConfigError::Write {
             path: path.to_path_buf(),
             source,
         };
         let text = toml::to_string_pretty(self).map_err(|e| {
-            write_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
+            write_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.to_string(),
+            ))
         })?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(write_err)?;
@@ -191,7 +200,9 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.idle_timeout_secs, 600);
         assert_eq!(cfg.store, StoreKind::Keychain);
-        let app = cfg.find_app("http://127.0.0.1:3001", "native-test-app").unwrap();
+        let app = cfg
+            .find_app("http://127.0.0.1:3001", "native-test-app")
+            .unwrap();
         assert!(app.allow_cli);
         assert!(app.allows_origin("chrome-extension://abc/"));
         assert!(!app.allows_origin("chrome-extension://other/"));
@@ -212,11 +223,14 @@ mod tests {
     fn save_then_load_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/config.toml");
-        let mut cfg = Config::default();
-        cfg.store = StoreKind::Keyutils;
+        let mut cfg = Config {
+            store: StoreKind::Keyutils,
+            ..Default::default()
+        };
         cfg.apps.push(AppConfig {
             endpoint: "https://a.example".into(),
             app_id: "x".into(),
+            issuer: None,
             allowed_origins: vec!["ext@id".into()],
             allow_cli: false,
             scopes: vec!["phone".into()],

@@ -137,7 +137,10 @@ impl Relay {
                 .collect()
         };
         if !failed.is_empty() {
-            tracing::warn!(count = failed.len(), "daemon connection lost with requests in flight");
+            tracing::warn!(
+                count = failed.len(),
+                "daemon connection lost with requests in flight"
+            );
         }
         let err = RpcError::new(
             ErrorCode::DaemonUnavailable,
@@ -152,7 +155,10 @@ impl Relay {
     /// is down.
     fn forward(&self, frame: &[u8]) {
         let peeked = peek(frame);
-        let id = peeked.as_ref().and_then(|p| p.id.clone()).filter(|v| !v.is_null());
+        let id = peeked
+            .as_ref()
+            .and_then(|p| p.id.clone())
+            .filter(|v| !v.is_null());
         if peeked.as_ref().and_then(|p| p.method.as_deref()) == Some("hello") {
             *lock(&self.hello) = Some(frame.to_vec());
         }
@@ -163,7 +169,13 @@ impl Relay {
                 lock(&self.pending).insert(id_key(id), (id.clone(), gen));
             }
             let sent = match link.stream.as_mut() {
-                Some(s) => write_frame(s, frame, usize::MAX).is_ok(),
+                Some(s) => match write_frame(s, frame, usize::MAX) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::debug!(gen, "write to the daemon failed: {e}");
+                        false
+                    }
+                },
                 None => false,
             };
             if sent {
@@ -234,8 +246,11 @@ impl Relay {
             self.pump_one(reader, gen);
             // The daemon connection ended: fail what was in flight on it
             // and reconnect now, so the next request finds a live daemon.
-            self.fail_pending(gen);
+            // Both under the link lock: `forward` holds it while it records
+            // a request and retries it on a new link, so a request being
+            // retried is never failed here as well.
             let mut link = lock(&self.link);
+            self.fail_pending(gen);
             if link.gen == gen {
                 if let Err(e) = self.reconnect(&mut link, gen) {
                     tracing::warn!("reconnect failed: {e}");
@@ -270,7 +285,10 @@ impl Relay {
                     id.as_ref().unwrap_or(&Value::Null),
                     &RpcError::new(
                         ErrorCode::MessageTooLarge,
-                        format!("the reply is {} bytes; browsers accept at most {MAX_OUTBOUND}", frame.len()),
+                        format!(
+                            "the reply is {} bytes; browsers accept at most {MAX_OUTBOUND}",
+                            frame.len()
+                        ),
                     ),
                 )
             } else {
@@ -290,7 +308,10 @@ pub fn run(paths: Paths, origin: String, max_frame: usize) -> io::Result<()> {
     let relay = Arc::new(Relay {
         paths,
         origin,
-        link: Mutex::new(Link { stream: None, gen: 0 }),
+        link: Mutex::new(Link {
+            stream: None,
+            gen: 0,
+        }),
         link_changed: Condvar::new(),
         pending: Mutex::new(HashMap::new()),
         hello: Mutex::new(None),

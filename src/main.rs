@@ -16,8 +16,11 @@ mod daemon;
 mod host;
 mod ipc;
 mod logging;
+mod oidc;
 mod paths;
 mod protocol;
+mod secret;
+mod store;
 
 use std::process::ExitCode;
 
@@ -54,13 +57,21 @@ mod tests {
 
     #[test]
     fn chromium_argv_gives_the_extension_origin() {
-        let o = browser_origin(&argv(&["lc", "chrome-extension://abc/", "--parent-window=0"]));
+        let o = browser_origin(&argv(&[
+            "lc",
+            "chrome-extension://abc/",
+            "--parent-window=0",
+        ]));
         assert_eq!(o.as_deref(), Some("chrome-extension://abc/"));
     }
 
     #[test]
     fn firefox_argv_gives_the_addon_id() {
-        let o = browser_origin(&argv(&["lc", "/home/u/.mozilla/native-messaging-hosts/logto_companion.json", "ext@example.org"]));
+        let o = browser_origin(&argv(&[
+            "lc",
+            "/home/u/.mozilla/native-messaging-hosts/logto_companion.json",
+            "ext@example.org",
+        ]));
         assert_eq!(o.as_deref(), Some("ext@example.org"));
     }
 

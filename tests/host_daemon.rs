@@ -32,13 +32,19 @@ fn hello_binds_a_registered_app_and_refuses_others() {
 
     let r = host.hello(ENDPOINT, "some-other-app");
     assert_eq!(error_code(&r), "app_not_registered");
-    assert!(r["error"]["message"].as_str().unwrap().contains("logto-companion install"));
+    assert!(r["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("logto-companion install"));
 
     // The same app from an extension that is not in allowed_origins.
     let mut other = env.host(OTHER_ORIGIN);
     let r = other.hello(ENDPOINT, APP_ID);
     assert_eq!(error_code(&r), "app_not_registered");
-    assert!(r["error"]["message"].as_str().unwrap().contains("--extension-id ponmlkjihgfedcbaponmlkjihgfedcba"));
+    assert!(r["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--extension-id ponmlkjihgfedcbaponmlkjihgfedcba"));
 }
 
 #[test]
@@ -46,10 +52,19 @@ fn session_methods_need_hello_and_refresh_tokens_never_leave() {
     let env = TestEnv::new();
     env.write_default_config();
     let mut host = env.host(EXT_ORIGIN);
-    assert_eq!(error_code(&host.call("getAccessToken", json!({}))), "hello_required");
+    assert_eq!(
+        error_code(&host.call("getAccessToken", json!({}))),
+        "hello_required"
+    );
     host.hello(ENDPOINT, APP_ID);
-    assert_eq!(error_code(&host.call("getRefreshToken", json!(null))), "forbidden");
-    assert_eq!(error_code(&host.call("getAccessToken", json!({}))), "not_authenticated");
+    assert_eq!(
+        error_code(&host.call("getRefreshToken", json!(null))),
+        "forbidden"
+    );
+    assert_eq!(
+        error_code(&host.call("getAccessToken", json!({}))),
+        "not_authenticated"
+    );
 }
 
 #[test]
@@ -95,7 +110,9 @@ fn oversized_length_prefix_is_refused_without_reading_it() {
     let r = host.recv_reply();
     assert_eq!(error_code(&r), "message_too_large");
     assert!(r["id"].is_null());
-    let status = host.wait_exit(Duration::from_secs(5)).expect("host must exit after an oversized frame");
+    let status = host
+        .wait_exit(Duration::from_secs(5))
+        .expect("host must exit after an oversized frame");
     assert!(status.success());
 }
 
@@ -108,7 +125,10 @@ fn eof_in_the_middle_of_a_frame_ends_the_host_but_not_the_daemon() {
     let daemon = env.daemon_pid().expect("daemon pid file");
     host.send_raw(&[100, 0, 0, 0, b'{', b'"']);
     host.close_stdin();
-    assert!(host.wait_exit(Duration::from_secs(5)).is_some(), "host must exit on EOF mid-frame");
+    assert!(
+        host.wait_exit(Duration::from_secs(5)).is_some(),
+        "host must exit on EOF mid-frame"
+    );
     // The daemon is untouched and serves the next browser.
     let mut next = env.host(EXT_ORIGIN);
     assert_eq!(next.call("ping", json!(null))["result"]["pong"], true);
@@ -122,7 +142,9 @@ fn host_exits_promptly_when_the_browser_closes_the_port() {
     let mut host = env.host(EXT_ORIGIN);
     assert_eq!(host.call("ping", json!(null))["result"]["pong"], true);
     host.close_stdin();
-    let status = host.wait_exit(Duration::from_secs(3)).expect("host still running after EOF");
+    let status = host
+        .wait_exit(Duration::from_secs(3))
+        .expect("host still running after EOF");
     assert!(status.success());
 }
 
@@ -141,7 +163,11 @@ fn hosts_started_at_the_same_moment_share_one_daemon() {
         pids.insert(r["result"]["pid"].as_i64().expect("status pid"));
     }
     assert_eq!(pids.len(), 1, "hosts talked to different daemons: {pids:?}");
-    assert_eq!(env.daemon_processes().len(), 1, "exactly one daemon process must run");
+    assert_eq!(
+        env.daemon_processes().len(),
+        1,
+        "exactly one daemon process must run"
+    );
 }
 
 #[test]
@@ -152,7 +178,9 @@ fn daemon_killed_under_a_connected_host_is_restarted_transparently() {
     assert!(host.hello(ENDPOINT, APP_ID).get("result").is_some());
     let first = env.daemon_pid().unwrap();
     env.kill_daemon(libc::SIGKILL);
-    assert!(wait_until(Duration::from_secs(5), || env.daemon_processes().iter().all(|p| *p != first)));
+    assert!(wait_until(Duration::from_secs(5), || TestEnv::is_dead(
+        first
+    )));
     // The next session request works: the host restarted the daemon and
     // replayed hello (no hello_required, no daemon_unavailable).
     let r = host.call("isAuthenticated", json!(null));
@@ -171,10 +199,19 @@ fn socket_is_private_and_other_users_are_refused() {
     assert_eq!(host.call("ping", json!(null))["result"]["pong"], true);
     let dir = env.runtime_dir();
     let sock = dir.join("daemon.sock");
-    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-    assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
-    assert!(is_root(), "this test runs the client as `nobody`, which needs root (CI runs as root)");
+    assert!(
+        is_root(),
+        "this test runs the client as `nobody`, which needs root (CI runs as root)"
+    );
     // Open the filesystem gate so the daemon's own uid check is what
     // refuses the peer.
     let run = env.path("XDG_RUNTIME_DIR");
@@ -194,9 +231,18 @@ fn socket_is_private_and_other_users_are_refused() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "another uid must be refused; stdout: {}", String::from_utf8_lossy(&out.stdout));
-    assert!(stderr.contains("forbidden") || stderr.contains("own user"), "{stderr}");
-    assert!(env.logs().contains("refused a connection from another user"));
+    assert!(
+        !out.status.success(),
+        "another uid must be refused; stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("forbidden") || stderr.contains("own user"),
+        "{stderr}"
+    );
+    assert!(env
+        .logs()
+        .contains("refused a connection from another user"));
 }
 
 use std::os::unix::process::CommandExt;

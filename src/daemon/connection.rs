@@ -31,18 +31,26 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, conn_id: u64) {
             return;
         }
     }
-    let max_frame = daemon.config().map(|c| c.max_frame).unwrap_or(crate::codec::DEFAULT_MAX_INBOUND);
+    let max_frame = daemon
+        .config()
+        .map(|c| c.max_frame)
+        .unwrap_or(crate::codec::DEFAULT_MAX_INBOUND);
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let writer = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {
-            if write_frame_async(&mut wr, &frame, usize::MAX).await.is_err() {
+            if write_frame_async(&mut wr, &frame, usize::MAX)
+                .await
+                .is_err()
+            {
                 break;
             }
         }
     });
 
-    let origin = match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame_async(&mut rd, max_frame)).await {
+    let origin = match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame_async(&mut rd, max_frame))
+        .await
+    {
         Ok(Ok(Some(frame))) => match serde_json::from_slice::<Connect>(&frame) {
             Ok(c) => c.connect.origin,
             Err(e) => {

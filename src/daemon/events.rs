@@ -29,7 +29,8 @@ impl Subscribers {
     /// Sends `event` to every bound connection; closed ones are dropped.
     pub fn broadcast(&self, event: &Event) {
         let frame = event.to_frame();
-        self.lock().retain(|_, outbox| outbox.send(frame.clone()).is_ok());
+        self.lock()
+            .retain(|_, outbox| outbox.send(frame.clone()).is_ok());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Outbox>> {

@@ -76,11 +76,6 @@ impl Daemon {
         Arc::clone(s)
     }
 
-    pub fn sessions(&self) -> Vec<Arc<Session>> {
-        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.values().cloned().collect()
-    }
-
     pub fn deps(&self) -> &SessionDeps {
         &self.deps
     }
@@ -164,7 +159,10 @@ pub fn run(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
     })
 }
 
-async fn accept_loop(daemon: Arc<Daemon>, listener: tokio::net::UnixListener) -> anyhow::Result<()> {
+async fn accept_loop(
+    daemon: Arc<Daemon>,
+    listener: tokio::net::UnixListener,
+) -> anyhow::Result<()> {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -207,7 +205,10 @@ async fn idle_exit(daemon: Arc<Daemon>, idle: Duration) {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {

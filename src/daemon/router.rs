@@ -29,7 +29,10 @@ pub fn send_reply(outbox: &Outbox, id: &Value, result: Result<Value, RpcError>) 
             id,
             &RpcError::new(
                 ErrorCode::MessageTooLarge,
-                format!("the reply would be {} bytes; the limit is {MAX_OUTBOUND}", frame.len()),
+                format!(
+                    "the reply would be {} bytes; the limit is {MAX_OUTBOUND}",
+                    frame.len()
+                ),
             ),
         )
     } else {
@@ -93,7 +96,9 @@ pub async fn handle_frame(daemon: &Arc<Daemon>, conn: &mut Conn, frame: &[u8]) {
             let conn_id = conn.id;
             let daemon = Arc::clone(daemon);
             tokio::spawn(async move {
-                let result = session.handle(&daemon, method, &req.params, conn_id, &outbox).await;
+                let result = session
+                    .handle(&daemon, method, &req.params, conn_id, &outbox)
+                    .await;
                 send_reply(&outbox, &req.id, result);
             });
         }

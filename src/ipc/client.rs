@@ -63,7 +63,10 @@ impl Client {
                 ));
             };
             let mut msg: Value = serde_json::from_slice(&frame).map_err(|e| {
-                RpcError::new(ErrorCode::InternalError, format!("bad frame from daemon: {e}"))
+                RpcError::new(
+                    ErrorCode::InternalError,
+                    format!("bad frame from daemon: {e}"),
+                )
             })?;
             if let Some(name) = msg.get("event").and_then(Value::as_str) {
                 on_event(name, msg.get("data").unwrap_or(&Value::Null));
@@ -82,7 +85,10 @@ impl Client {
             if let Some(err) = msg.get_mut("error") {
                 return Err(parse_error(err.take()));
             }
-            return Ok(msg.get_mut("result").map(Value::take).unwrap_or(Value::Null));
+            return Ok(msg
+                .get_mut("result")
+                .map(Value::take)
+                .unwrap_or(Value::Null));
         }
     }
 

@@ -2,6 +2,8 @@
 //! way a browser starts it, and frame helpers with timeouts so no test hangs.
 #![allow(dead_code)]
 
+pub mod idp;
+
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -26,7 +28,10 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub fn new() -> TestEnv {
-        let dir = tempfile::Builder::new().prefix("lc-test-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("lc-test-")
+            .tempdir()
+            .unwrap();
         let root = dir.path();
         let mut vars = HashMap::new();
         for (k, sub) in [
@@ -44,7 +49,8 @@ impl TestEnv {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(root.join("run"), std::fs::Permissions::from_mode(0o700)).unwrap();
+            std::fs::set_permissions(root.join("run"), std::fs::Permissions::from_mode(0o700))
+                .unwrap();
         }
         vars.insert("LOGTO_COMPANION_LOG".into(), "debug".into());
         TestEnv { dir, vars }
@@ -55,7 +61,8 @@ impl TestEnv {
     }
 
     pub fn config_path(&self) -> PathBuf {
-        self.path("XDG_CONFIG_HOME").join("logto-companion/config.toml")
+        self.path("XDG_CONFIG_HOME")
+            .join("logto-companion/config.toml")
     }
 
     pub fn runtime_dir(&self) -> PathBuf {
@@ -89,7 +96,11 @@ allowed_origins = ["{EXT_ORIGIN}"]
 
     pub fn command(&self) -> Command {
         let mut c = Command::new(BIN);
-        for k in ["XDG_CONFIG_DIRS", "XDG_DATA_DIRS", "DBUS_SESSION_BUS_ADDRESS"] {
+        for k in [
+            "XDG_CONFIG_DIRS",
+            "XDG_DATA_DIRS",
+            "DBUS_SESSION_BUS_ADDRESS",
+        ] {
             c.env_remove(k);
         }
         c.envs(&self.vars);
@@ -116,13 +127,17 @@ allowed_origins = ["{EXT_ORIGIN}"]
         let needle = format!("XDG_RUNTIME_DIR={}", self.vars["XDG_RUNTIME_DIR"]);
         let mut out = Vec::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
             let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
             if !args.iter().any(|a| *a == b"daemon") {
                 continue;
             }
-            if !String::from_utf8_lossy(args.first().copied().unwrap_or_default()).ends_with("logto-companion") {
+            if !String::from_utf8_lossy(args.first().copied().unwrap_or_default())
+                .ends_with("logto-companion")
+            {
                 continue;
             }
             let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
@@ -132,6 +147,14 @@ allowed_origins = ["{EXT_ORIGIN}"]
             }
         }
         out
+    }
+
+    /// True once `pid` has fully exited and been reaped, so its sockets are
+    /// closed. Neither an empty cmdline nor a zombie leader is enough: the
+    /// kernel drops the memory map first, and the fd table goes only with
+    /// the last thread.
+    pub fn is_dead(pid: i32) -> bool {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
     }
 
     pub fn kill_daemon(&self, signal: i32) {
@@ -189,13 +212,20 @@ impl Host {
             if stdout.read_exact(&mut body).is_err() {
                 return;
             }
-            let v: Value = serde_json::from_slice(&body).expect("host wrote a non-JSON frame to stdout");
+            let v: Value =
+                serde_json::from_slice(&body).expect("host wrote a non-JSON frame to stdout");
             if tx.send(v).is_err() {
                 return;
             }
         });
         let stdin = child.stdin.take();
-        Host { child, stdin, frames: rx, next_id: 1, events: Vec::new() }
+        Host {
+            child,
+            stdin,
+            frames: rx,
+            next_id: 1,
+            events: Vec::new(),
+        }
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
@@ -224,7 +254,8 @@ impl Host {
     }
 
     pub fn recv(&mut self) -> Value {
-        self.recv_timeout(REPLY_TIMEOUT).expect("no frame from host in time")
+        self.recv_timeout(REPLY_TIMEOUT)
+            .expect("no frame from host in time")
     }
 
     /// Next frame that is a reply (events are collected in `events`).
@@ -267,7 +298,9 @@ impl Host {
         let deadline = Instant::now() + REPLY_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let v = self.recv_timeout(left).unwrap_or_else(|| panic!("no reply to {method} in time"));
+            let v = self
+                .recv_timeout(left)
+                .unwrap_or_else(|| panic!("no reply to {method} in time"));
             if v.get("event").is_some() {
                 self.events.push(v);
                 continue;
@@ -279,7 +312,10 @@ impl Host {
     }
 
     pub fn hello(&mut self, endpoint: &str, app_id: &str) -> Value {
-        self.call("hello", json!({"app": {"endpoint": endpoint, "appId": app_id}}))
+        self.call(
+            "hello",
+            json!({"app": {"endpoint": endpoint, "appId": app_id}}),
+        )
     }
 
     /// Waits for the process to exit; None if it is still running.
