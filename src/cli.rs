@@ -42,6 +42,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Register an app and write the native-messaging host manifest for
+    /// every browser.
+    Install(crate::install::InstallArgs),
+    /// Remove exactly what `install` wrote.
+    Uninstall(crate::install::UninstallArgs),
+    /// Check the installation and explain every problem.
+    Doctor(crate::install::DoctorArgs),
     /// Show the daemon, the registered apps and their sessions.
     Status {
         #[arg(long)]
@@ -92,6 +99,9 @@ pub fn run(args: Vec<String>) -> ExitCode {
             daemon::run(paths, DaemonOptions { detach }).map(|_| ExitCode::SUCCESS)
         }
         Command::Ping { json } => ping(&paths, json),
+        Command::Install(args) => crate::install::install(&paths, args),
+        Command::Uninstall(args) => crate::install::uninstall(&paths, args),
+        Command::Doctor(args) => crate::install::doctor(&paths, args),
         Command::Status { app_id, json } => status(&paths, app_id.as_deref(), json),
     };
     match result {

@@ -14,6 +14,7 @@ mod codec;
 mod config;
 mod daemon;
 mod host;
+mod install;
 mod ipc;
 mod logging;
 mod oidc;

@@ -13,3 +13,12 @@ pub fn open(kind: StoreKind) -> Result<Arc<dyn TokenStore>, super::StoreError> {
         ))),
     }
 }
+
+/// Opens the store and checks it answers (for `doctor` and `status`): the
+/// real error text when it does not.
+#[allow(dead_code)] // used by doctor (being built)
+pub fn probe(kind: StoreKind) -> Result<super::StoreInfo, super::StoreError> {
+    let store = open(kind)?;
+    store.load("logto-companion-probe", "probe")?;
+    Ok(store.describe())
+}
