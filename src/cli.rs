@@ -1,11 +1,16 @@
 //! Command-line interface: clap definitions and one small function per
 //! subcommand. `anyhow` lives here, at the edge.
+//!
+//! The session commands talk to the same daemon as every browser, with the
+//! origin `cli`, so the terminal and the browsers share one session.
+//! `token` is on scripts' hot path: no async runtime, no logging set-up, and
+//! `hello` + `getAccessToken` go out together (one round trip).
 
-use crate::config::Config;
+use crate::config::{AppConfig, Config};
 use crate::daemon::{self, DaemonOptions};
 use crate::ipc::client::Client;
 use crate::paths::Paths;
-use crate::protocol::CLI_ORIGIN;
+use crate::protocol::{ErrorCode, RpcError, CLI_ORIGIN};
 use crate::{host, logging};
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
@@ -24,7 +29,68 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the per-user companion daemon.
+    /// Print a valid access token (refreshing it if needed), for scripts:
+    /// curl -H "Authorization: Bearer $(logto-companion token --resource https://api)"
+    ///
+    /// Exit codes: 0 ok, 2 not signed in, 3 identity provider unreachable, 1 other.
+    Token {
+        /// The app (required when several are registered).
+        #[arg(long)]
+        app_id: Option<String>,
+        /// An API resource indicator configured for the app.
+        #[arg(long)]
+        resource: Option<String>,
+        /// An organization id (needs the organizations scope).
+        #[arg(long = "org")]
+        organization_id: Option<String>,
+        /// Print {"accessToken", "expiresAt"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign in through the daemon: opens the system browser (or prints the
+    /// URL to open elsewhere) and waits. Every connected browser sees it.
+    SignIn {
+        #[arg(long)]
+        app_id: Option<String>,
+        /// Sign in with this phone number (pre-filled on the sign-in page).
+        #[arg(long)]
+        phone: Option<String>,
+        /// Only print the URL; do not open a browser (default when there is
+        /// no display, e.g. over SSH).
+        #[arg(long)]
+        no_browser: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign out everywhere: revokes the session at the identity provider and
+    /// tells every connected browser.
+    SignOut {
+        #[arg(long)]
+        app_id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the daemon, the registered apps and their sessions.
+    Status {
+        #[arg(long)]
+        app_id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register an app and write the native-messaging host manifest for
+    /// every browser.
+    Install(crate::install::InstallArgs),
+    /// Remove exactly what `install` wrote.
+    Uninstall(crate::install::UninstallArgs),
+    /// Check the installation and explain every problem.
+    Doctor(crate::install::DoctorArgs),
+    /// Check that the daemon answers (starting it if needed).
+    Ping {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the per-user companion daemon (browsers and the CLI start it on
+    /// demand; run it by hand to watch its log).
     Daemon {
         /// Print a readiness line and detach from stdio (used by auto-start).
         #[arg(long)]
@@ -37,25 +103,46 @@ enum Command {
         #[arg(long)]
         origin: String,
     },
-    /// Check that the daemon answers (starting it if needed).
-    Ping {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Register an app and write the native-messaging host manifest for
-    /// every browser.
-    Install(crate::install::InstallArgs),
-    /// Remove exactly what `install` wrote.
-    Uninstall(crate::install::UninstallArgs),
-    /// Check the installation and explain every problem.
-    Doctor(crate::install::DoctorArgs),
-    /// Show the daemon, the registered apps and their sessions.
-    Status {
-        #[arg(long)]
-        app_id: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+}
+
+/// A failure with the exit code the CLI promises.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct CliError {
+    code: u8,
+    message: String,
+}
+
+impl CliError {
+    fn other(message: impl Into<String>) -> CliError {
+        CliError {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<RpcError> for CliError {
+    fn from(e: RpcError) -> CliError {
+        let code = match e.code {
+            ErrorCode::NotAuthenticated => 2,
+            ErrorCode::NetworkError => 3,
+            _ => 1,
+        };
+        let hint = match e.code {
+            ErrorCode::NotAuthenticated => {
+                "\n  sign in with `logto-companion sign-in` (or from the browser extension)"
+            }
+            ErrorCode::NetworkError => {
+                "\n  the identity provider did not answer; check the network and the app's endpoint"
+            }
+            _ => "",
+        };
+        CliError {
+            code,
+            message: format!("{} ({}){hint}", e.message, e.code.as_str()),
+        }
+    }
 }
 
 fn paths_or_exit() -> Result<Paths, ExitCode> {
@@ -92,58 +179,249 @@ pub fn run(args: Vec<String>) -> ExitCode {
         Ok(p) => p,
         Err(c) => return c,
     };
-    let result = match cli.command {
+    let result: Result<ExitCode, CliError> = match cli.command {
         Command::Host { origin } => return run_host(origin),
         Command::Daemon { detach } => {
             logging::init(&paths, "daemon", !detach);
-            daemon::run(paths, DaemonOptions { detach }).map(|_| ExitCode::SUCCESS)
+            edge(daemon::run(paths, DaemonOptions { detach }).map(|_| ExitCode::SUCCESS))
         }
-        Command::Ping { json } => ping(&paths, json),
-        Command::Install(args) => crate::install::install(&paths, args),
-        Command::Uninstall(args) => crate::install::uninstall(&paths, args),
-        Command::Doctor(args) => crate::install::doctor(&paths, args),
+        Command::Token {
+            app_id,
+            resource,
+            organization_id,
+            json,
+        } => token(&paths, app_id.as_deref(), resource, organization_id, json),
+        Command::SignIn {
+            app_id,
+            phone,
+            no_browser,
+            json,
+        } => sign_in(&paths, app_id.as_deref(), phone, no_browser, json),
+        Command::SignOut { app_id, json } => sign_out(&paths, app_id.as_deref(), json),
         Command::Status { app_id, json } => status(&paths, app_id.as_deref(), json),
+        Command::Ping { json } => ping(&paths, json),
+        Command::Install(args) => edge(crate::install::install(&paths, args)),
+        Command::Uninstall(args) => edge(crate::install::uninstall(&paths, args)),
+        Command::Doctor(args) => edge(crate::install::doctor(&paths, args)),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("logto-companion: {e:#}");
-            ExitCode::from(1)
+            eprintln!("logto-companion: {e}");
+            ExitCode::from(e.code)
         }
     }
 }
 
-fn ping(paths: &Paths, as_json: bool) -> anyhow::Result<ExitCode> {
-    let start = std::time::Instant::now();
-    let mut client = Client::connect(paths, CLI_ORIGIN, "cli")?;
-    let result = client.call("ping", Value::Null)?;
+fn edge(r: anyhow::Result<ExitCode>) -> Result<ExitCode, CliError> {
+    r.map_err(|e| CliError::other(format!("{e:#}")))
+}
+
+/// The app the command is about: `--app-id`, else the only one the CLI may
+/// use, else a clear error listing them.
+fn pick_app(paths: &Paths, app_id: Option<&str>) -> Result<AppConfig, CliError> {
+    let config = Config::load(&paths.config_file()).map_err(|e| CliError::other(e.to_string()))?;
+    let usable: Vec<&AppConfig> = config.apps.iter().filter(|a| a.allow_cli).collect();
+    if let Some(id) = app_id {
+        return usable
+            .iter()
+            .find(|a| a.app_id == id)
+            .map(|a| (*a).clone())
+            .ok_or_else(|| {
+                let exists = config.apps.iter().any(|a| a.app_id == id);
+                CliError::other(if exists {
+                    format!(
+                        "app {id:?} does not allow the command line (allow_cli = false in {})",
+                        paths.config_file().display()
+                    )
+                } else {
+                    format!(
+                        "app {id:?} is not registered; registered: {}",
+                        list_apps(&config.apps)
+                    )
+                })
+            });
+    }
+    match usable.as_slice() {
+        [only] => Ok((*only).clone()),
+        [] if config.apps.is_empty() => Err(CliError::other(format!(
+            "no app is registered in {}; run `logto-companion install --endpoint <url> --app-id <id> …`",
+            paths.config_file().display()
+        ))),
+        [] => Err(CliError::other(format!(
+            "no registered app allows the command line (allow_cli); registered: {}",
+            list_apps(&config.apps)
+        ))),
+        many => Err(CliError::other(format!(
+            "several apps are registered; choose one with --app-id: {}",
+            list_apps(&many.iter().map(|a| (*a).clone()).collect::<Vec<_>>())
+        ))),
+    }
+}
+
+fn list_apps(apps: &[AppConfig]) -> String {
+    apps.iter()
+        .map(|a| format!("{} ({})", a.app_id, a.endpoint))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Connects as the CLI and binds to `app`; returns the client and whether
+/// the app is signed in.
+fn bind(paths: &Paths, app: &AppConfig) -> Result<(Client, bool), CliError> {
+    let mut client =
+        Client::connect(paths, CLI_ORIGIN, "cli").map_err(|e| CliError::other(e.to_string()))?;
+    let hello = client.call("hello", hello_params(app))?;
+    Ok((client, hello["authenticated"] == true))
+}
+
+fn hello_params(app: &AppConfig) -> Value {
+    json!({"app": {"endpoint": app.endpoint, "appId": app.app_id}})
+}
+
+fn token(
+    paths: &Paths,
+    app_id: Option<&str>,
+    resource: Option<String>,
+    organization_id: Option<String>,
+    as_json: bool,
+) -> Result<ExitCode, CliError> {
+    let app = pick_app(paths, app_id)?;
+    let mut client =
+        Client::connect(paths, CLI_ORIGIN, "cli").map_err(|e| CliError::other(e.to_string()))?;
+    let hello = client.send("hello", hello_params(&app))?;
+    let get = client.send(
+        "getAccessToken",
+        json!({"resource": resource, "organizationId": organization_id}),
+    )?;
+    client.wait_reply(hello, |_, _| {})?;
+    let result = client.wait_reply(get, |_, _| {})?;
+    let token = result["accessToken"]
+        .as_str()
+        .ok_or_else(|| CliError::other("the daemon returned no access token"))?;
     if as_json {
         println!(
             "{}",
-            json!({"result": result, "ms": start.elapsed().as_secs_f64() * 1e3})
+            json!({"accessToken": token, "expiresAt": result["expiresAt"]})
+        );
+    } else {
+        println!("{token}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn has_display() -> bool {
+    if cfg!(target_os = "linux") {
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    } else {
+        true
+    }
+}
+
+fn sign_in(
+    paths: &Paths,
+    app_id: Option<&str>,
+    phone: Option<String>,
+    no_browser: bool,
+    as_json: bool,
+) -> Result<ExitCode, CliError> {
+    let app = pick_app(paths, app_id)?;
+    let (mut client, _) = bind(paths, &app)?;
+    // "system": the daemon opens the default browser; "extension": the
+    // caller opens the URL, and here the caller is a person reading it.
+    let open_in = if no_browser || !has_display() {
+        "extension"
+    } else {
+        "system"
+    };
+    let mut params = json!({"openIn": open_in});
+    if let Some(p) = &phone {
+        params["loginHint"] = json!(p);
+        params["firstScreen"] = json!("identifier:sign_in");
+        params["identifiers"] = json!(["phone"]);
+    }
+    let result = client.call_with_events("signIn", params, |event, data| {
+        if event == "signInStarted" {
+            let url = data["url"].as_str().unwrap_or("");
+            if as_json {
+                println!("{}", json!({"event": "signInStarted", "url": url}));
+            } else if open_in == "system" {
+                eprintln!("Opening your browser to sign in. If it does not open, visit:\n  {url}");
+            } else {
+                eprintln!("Open this URL in a browser to sign in:\n  {url}");
+            }
+            eprintln!("Waiting for the sign-in to finish…");
+        }
+    })?;
+    let claims = &result["claims"];
+    if as_json {
+        println!("{}", json!({"signedIn": true, "claims": claims}));
+    } else {
+        println!("Signed in as {}", describe_user(claims));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_user(claims: &Value) -> String {
+    let sub = claims["sub"].as_str().unwrap_or("?");
+    let who = claims["name"]
+        .as_str()
+        .or(claims["phone_number"].as_str())
+        .or(claims["email"].as_str())
+        .or(claims["username"].as_str());
+    match who {
+        Some(w) => format!("{w} ({sub})"),
+        None => sub.to_string(),
+    }
+}
+
+fn sign_out(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCode, CliError> {
+    let app = pick_app(paths, app_id)?;
+    let (mut client, was_signed_in) = bind(paths, &app)?;
+    let result = client.call("signOut", Value::Null)?;
+    let url = result["endSessionUrl"].as_str().unwrap_or("");
+    if as_json {
+        println!(
+            "{}",
+            json!({"signedOut": true, "wasSignedIn": was_signed_in, "endSessionUrl": url})
         );
     } else {
         println!(
-            "daemon answers (version {}), {:.2} ms",
-            result["version"].as_str().unwrap_or("?"),
-            start.elapsed().as_secs_f64() * 1e3
+            "{}",
+            if was_signed_in {
+                "Signed out."
+            } else {
+                "Was not signed in."
+            }
+        );
+        eprintln!("To end the identity provider's own browser session too, open:\n  {url}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ping(paths: &Paths, as_json: bool) -> Result<ExitCode, CliError> {
+    let start = std::time::Instant::now();
+    let mut client =
+        Client::connect(paths, CLI_ORIGIN, "cli").map_err(|e| CliError::other(e.to_string()))?;
+    let result = client.call("ping", Value::Null)?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    if as_json {
+        println!("{}", json!({"result": result, "ms": ms}));
+    } else {
+        println!(
+            "daemon answers (version {}), {ms:.2} ms",
+            result["version"].as_str().unwrap_or("?")
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> anyhow::Result<ExitCode> {
-    let mut client = match Client::connect_existing(paths, CLI_ORIGIN, "cli") {
-        Ok(c) => c,
-        Err(_) => {
-            if as_json {
-                println!("{}", json!({"daemon": {"running": false}}));
-            } else {
-                println!("daemon: not running (it starts on first use)");
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
-    };
+fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCode, CliError> {
+    // Sessions live in the keychain and only the daemon reads them, so a
+    // status starts the daemon if needed (and says it was not running).
+    let was_running = crate::ipc::connect_existing(paths).is_ok();
+    let mut client =
+        Client::connect(paths, CLI_ORIGIN, "cli").map_err(|e| CliError::other(e.to_string()))?;
     let mut st = client.call("status", Value::Null)?;
     if let (Some(id), Some(apps)) = (app_id, st.get_mut("apps").and_then(Value::as_array_mut)) {
         apps.retain(|a| a["appId"] == id);
@@ -151,14 +429,19 @@ fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> anyhow::Result<
     if as_json {
         println!(
             "{}",
-            json!({"daemon": {"running": true, "pid": st["pid"], "version": st["version"]}, "store": st["store"], "apps": st["apps"]})
+            json!({
+                "daemon": {"running": true, "wasRunning": was_running, "pid": st["pid"], "version": st["version"]},
+                "store": st["store"],
+                "apps": st["apps"],
+            })
         );
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "daemon: running (pid {}, version {})",
+        "daemon: running (pid {}, version {}){}",
         st["pid"],
-        st["version"].as_str().unwrap_or("?")
+        st["version"].as_str().unwrap_or("?"),
+        if was_running { "" } else { " — started now" }
     );
     println!(
         "keychain: {}",
@@ -166,29 +449,37 @@ fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> anyhow::Result<
     );
     let apps = st["apps"].as_array().cloned().unwrap_or_default();
     if apps.is_empty() {
-        println!("apps: none registered (run `logto-companion install …`)");
+        println!("apps: none usable from the command line (run `logto-companion install …`)");
     }
+    let now = crate::oidc::tokens::now_secs();
     for app in apps {
-        let who = if app["authenticated"] == true {
-            let claims = &app["claims"];
-            let name = claims["name"]
-                .as_str()
-                .or(claims["phone_number"].as_str())
-                .unwrap_or("");
-            format!(
-                "signed in as {} {}",
-                claims["sub"].as_str().unwrap_or("?"),
-                name
-            )
-        } else {
-            "signed out".to_string()
-        };
         println!(
-            "app {} at {}: {}",
+            "app {} at {}",
             app["appId"].as_str().unwrap_or("?"),
-            app["endpoint"].as_str().unwrap_or("?"),
-            who.trim_end()
+            app["endpoint"].as_str().unwrap_or("?")
         );
+        if let Some(err) = app["error"].as_str() {
+            println!("  error: {err}");
+        }
+        if app["authenticated"] == true {
+            println!("  signed in as {}", describe_user(&app["claims"]));
+            for t in app["accessTokens"].as_array().into_iter().flatten() {
+                let exp = t["expiresAt"].as_u64().unwrap_or(0);
+                let what = match (t["resource"].as_str(), t["organizationId"].as_str()) {
+                    (Some(r), _) if !r.is_empty() => r.to_string(),
+                    (_, Some(o)) if !o.is_empty() => format!("organization {o}"),
+                    _ => "userinfo (no resource)".to_string(),
+                };
+                if exp > now {
+                    println!("  access token for {what}: expires in {}s", exp - now);
+                } else {
+                    println!("  access token for {what}: expired (refreshed on next use)");
+                }
+            }
+        } else {
+            println!("  signed out");
+        }
+        println!("  connections: {}", app["connections"]);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -41,19 +41,25 @@ impl Client {
         Ok(Client { stream, next_id: 1 })
     }
 
-    /// Sends one request and waits for its reply; events that arrive in the
-    /// meantime go to `on_event`.
-    pub fn call_with_events(
-        &mut self,
-        method: &str,
-        params: Value,
-        mut on_event: impl FnMut(&str, &Value),
-    ) -> Result<Value, RpcError> {
+    /// Sends a request without waiting; returns its id. Requests on one
+    /// connection are handled in order up to `hello`, so `hello` and the
+    /// request after it can go out together (one round trip).
+    pub fn send(&mut self, method: &str, params: Value) -> Result<u64, RpcError> {
         let id = self.next_id;
         self.next_id += 1;
         let frame = serde_json::to_vec(&json!({"id": id, "method": method, "params": params}))
             .unwrap_or_default();
         write_frame(&mut self.stream, &frame, MAX_OUTBOUND).map_err(unavailable)?;
+        Ok(id)
+    }
+
+    /// Waits for the reply to `id`; events that arrive in the meantime go
+    /// to `on_event`.
+    pub fn wait_reply(
+        &mut self,
+        id: u64,
+        mut on_event: impl FnMut(&str, &Value),
+    ) -> Result<Value, RpcError> {
         loop {
             let Some(frame) = read_frame(&mut self.stream, MAX_OUTBOUND).map_err(unavailable)?
             else {
@@ -90,6 +96,17 @@ impl Client {
                 .map(Value::take)
                 .unwrap_or(Value::Null));
         }
+    }
+
+    /// Sends one request and waits for its reply.
+    pub fn call_with_events(
+        &mut self,
+        method: &str,
+        params: Value,
+        on_event: impl FnMut(&str, &Value),
+    ) -> Result<Value, RpcError> {
+        let id = self.send(method, params)?;
+        self.wait_reply(id, on_event)
     }
 
     pub fn call(&mut self, method: &str, params: Value) -> Result<Value, RpcError> {

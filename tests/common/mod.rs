@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod idp;
+pub mod session;
 
 use serde_json::{json, Value};
 use std::collections::HashMap;

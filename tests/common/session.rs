@@ -1,0 +1,84 @@
+//! A signed-in-able setup: an isolated user with the test app registered
+//! against a fresh test IdP, and the phone sign-in driven over HTTP.
+#![allow(dead_code)]
+
+use super::idp::{Idp, PHONE};
+use super::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+pub const API: &str = "https://api.example.test";
+pub const ORG: &str = "org-acme";
+/// Logto keeps phone numbers as digits, without the `+`.
+pub const PHONE_CLAIM: &str = "15551234567";
+
+pub struct Setup {
+    pub env: TestEnv,
+    pub idp: Idp,
+}
+
+/// An isolated user with the app registered against a fresh IdP.
+pub fn setup(idp_config: Option<Value>, daemon_settings: &str) -> Setup {
+    let idp = Idp::start(idp_config);
+    let env = TestEnv::new();
+    env.write_config(&app_config(&idp.endpoint, daemon_settings));
+    Setup { env, idp }
+}
+
+pub fn app_config(endpoint: &str, daemon_settings: &str) -> String {
+    format!(
+        r#"store = "{store}"
+idle_timeout_secs = 120
+{daemon_settings}
+[[apps]]
+endpoint = "{endpoint}"
+app_id = "{APP_ID}"
+allowed_origins = ["{EXT_ORIGIN}", "{OTHER_ORIGIN}"]
+scopes = ["phone", "urn:logto:scope:organizations"]
+resources = ["{API}"]
+post_logout_redirect_uri = "http://127.0.0.1/logout-callback"
+"#,
+        store = test_store()
+    )
+}
+
+/// The store the engine tests run with: the real Secret Service when the
+/// suite runs inside `scripts/with-keyring`, else memory.
+pub fn test_store() -> &'static str {
+    if std::env::var_os("KEYRING_HOME").is_some() {
+        "keychain"
+    } else {
+        "memory"
+    }
+}
+
+impl Setup {
+    pub fn host(&self) -> Host {
+        let mut h = self.env.host(EXT_ORIGIN);
+        let r = h.hello(&self.idp.endpoint, APP_ID);
+        assert!(r.get("result").is_some(), "hello failed: {r}");
+        h
+    }
+
+    /// signIn through `host`, completing the IdP's phone flow over HTTP.
+    pub fn sign_in(&self, host: &mut Host) -> Value {
+        host.send(&json!({"id": "si", "method": "signIn", "params": {"firstScreen": "identifier:sign_in", "identifiers": ["phone"], "loginHint": PHONE}}));
+        let started = host
+            .wait_event("signInStarted", Duration::from_secs(20))
+            .expect("signInStarted event");
+        let url = started["data"]["url"].as_str().unwrap().to_string();
+        let drive = self.idp.drive(&url, PHONE);
+        assert_eq!(drive["ok"], true, "driver failed: {drive}");
+        assert_eq!(drive["callbackStatus"], 200, "{drive}");
+        assert!(
+            drive["callbackBody"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Signed in"),
+            "{drive}"
+        );
+        let reply = host.recv_reply();
+        assert_eq!(reply["id"], "si");
+        reply
+    }
+}
