@@ -109,8 +109,10 @@ pub fn run(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
             return Err(e.into());
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the daemon waits on sockets and the IdP, and a request
+    // that stays on the thread that read it avoids a cross-thread wake-up
+    // per hop. Keychain calls (blocking D-Bus) go to the blocking pool.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
