@@ -150,9 +150,20 @@ impl Config {
                 })
             }
         };
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
+        toml::from_str(&text).map_err(|e| {
+            // One line (it travels in error replies and readiness lines),
+            // with the position.
+            let at = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: format!("{}{at}", e.message().trim()),
+            }
         })
     }
 

@@ -114,7 +114,7 @@ impl RpcError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         RpcError {
             code,
-            message: message.into(),
+            message: cap_message(message.into()),
             data: None,
         }
     }
@@ -123,6 +123,23 @@ impl RpcError {
         self.data = Some(data);
         self
     }
+}
+
+/// Longest error message sent; messages quote their input (an unknown app
+/// id, serde's "invalid type: string …"), and a hostile 1 MiB value must not
+/// come back in full.
+pub const MAX_MESSAGE: usize = 512;
+
+fn cap_message(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
 }
 
 impl std::fmt::Display for RpcError {

@@ -246,3 +246,52 @@ fn socket_is_private_and_other_users_are_refused() {
 }
 
 use std::os::unix::process::CommandExt;
+
+#[test]
+fn a_daemon_that_cannot_start_says_why() {
+    let env = TestEnv::new();
+    env.write_config("store = \"keychian\"\n");
+    let mut host = env.host(EXT_ORIGIN);
+    let r = host.call("ping", json!(null));
+    assert_eq!(error_code(&r), "daemon_unavailable");
+    let msg = r["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("config.toml") && msg.contains("keychian"),
+        "{msg}"
+    );
+    // Fixing the config is enough: the next request starts the daemon.
+    env.write_default_config();
+    assert_eq!(host.call("ping", json!(null))["result"]["pong"], true);
+}
+
+#[test]
+fn a_daemon_restarted_right_after_sigterm_answers_without_a_stall() {
+    let env = TestEnv::new();
+    env.write_default_config();
+    let mut host = env.host(EXT_ORIGIN);
+    assert!(host.hello(ENDPOINT, APP_ID).get("result").is_some());
+    for _ in 0..5 {
+        let old = env.daemon_pid().unwrap();
+        unsafe {
+            libc::kill(old, libc::SIGTERM);
+        }
+        // No waiting: the next request races the old daemon's exit. It
+        // gets at most one daemon_unavailable, then a new daemon answers.
+        let r = host.call("isAuthenticated", json!(null));
+        if r.get("result").is_none() {
+            assert_eq!(error_code(&r), "daemon_unavailable", "{r}");
+            assert_eq!(
+                host.call("isAuthenticated", json!(null))["result"]["authenticated"],
+                false
+            );
+        }
+        assert!(wait_until(Duration::from_secs(5), || TestEnv::is_dead(old)));
+        // The host reconnects on its own (starting a new daemon) as soon as
+        // it sees the old one go.
+        assert!(wait_until(Duration::from_secs(5), || env
+            .daemon_processes()
+            .len()
+            == 1));
+        assert_eq!(host.call("ping", json!(null))["result"]["pong"], true);
+    }
+}

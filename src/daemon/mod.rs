@@ -90,28 +90,77 @@ pub struct DaemonOptions {
 
 /// Runs the daemon until it is idle for the configured time or gets
 /// SIGTERM/SIGINT.
+///
+/// A detached daemon reports on stdout, once: `ready`, or `error: <why>` for
+/// anything that stops it before it listens (a bad config, a socket it
+/// cannot bind), so the host or CLI that started it can say why.
 pub fn run(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
+    let detach = opts.detach;
+    let result = run_inner(paths, opts);
+    if let Err(e) = &result {
+        tracing::error!("daemon stopped: {e:#}");
+        if detach && !READY_SENT.load(Ordering::SeqCst) {
+            println!("error: {e:#}");
+        }
+    }
+    result
+}
+
+/// Set once the readiness line went out.
+static READY_SENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// How long a new daemon waits for an exiting one to let go of the lock.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Takes the daemon lock, waiting while a previous daemon is still exiting
+/// (it holds the lock but no longer answers). `Ok(None)`: another daemon is
+/// running and answering.
+fn bind_or_wait(paths: &Paths) -> anyhow::Result<Option<ipc::Bound>> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match ipc::bind(paths) {
+            Ok(b) => return Ok(Some(b)),
+            Err(ipc::BindError::AlreadyRunning(lock)) => {
+                if ipc::connect_existing(paths).is_ok() {
+                    return Ok(None);
+                }
+                if std::time::Instant::now() > deadline {
+                    anyhow::bail!(
+                        "another daemon holds {} but does not answer on {}",
+                        lock.display(),
+                        paths.socket().display()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn signal_ready() {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{}", ipc::READY_LINE);
+    let _ = out.flush();
+    READY_SENT.store(true, Ordering::SeqCst);
+}
+
+fn run_inner(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
     ipc::harden_process();
     let config = Config::load(&paths.config_file())?;
-    let bound = match ipc::bind(&paths) {
-        Ok(b) => b,
-        Err(ipc::BindError::AlreadyRunning(lock)) if opts.detach => {
-            // A racing starter lost: the winner will answer; say so and go.
-            tracing::info!("daemon already running ({})", lock.display());
-            wait_until_connectable(&paths);
-            println!("{}", ipc::READY_LINE);
+    let Some(bound) = bind_or_wait(&paths)? else {
+        if opts.detach {
+            // A racing starter lost: the winner answers.
+            tracing::info!("daemon already running");
+            signal_ready();
             return Ok(());
         }
-        Err(e) => {
-            if opts.detach {
-                println!("error: {e}");
-            }
-            return Err(e.into());
-        }
+        anyhow::bail!(
+            "a companion daemon is already running for this user ({})",
+            paths.socket().display()
+        );
     };
-    // One thread: the daemon waits on sockets and the IdP, and a request
-    // that stays on the thread that read it avoids a cross-thread wake-up
-    // per hop. Keychain calls (blocking D-Bus) go to the blocking pool.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -135,10 +184,7 @@ pub fn run(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
         let _ = std::fs::write(paths.pid_file(), std::process::id().to_string());
         tracing::info!(pid = std::process::id(), socket = %paths.socket().display(), "daemon listening");
         if opts.detach {
-            use std::io::Write;
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "{}", ipc::READY_LINE);
-            let _ = out.flush();
+            signal_ready();
             ipc::detach_stdio();
         } else {
             eprintln!("logto-companion daemon listening on {}", paths.socket().display());
@@ -216,14 +262,5 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
-    }
-}
-
-fn wait_until_connectable(paths: &Paths) {
-    for _ in 0..100 {
-        if ipc::connect_existing(paths).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }

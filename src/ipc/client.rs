@@ -34,10 +34,21 @@ impl Client {
             },
         };
         let frame = serde_json::to_vec(&hello).unwrap_or_default();
-        write_frame(&mut stream, &frame, MAX_OUTBOUND).map_err(|e| match e {
-            FrameError::Io(io) => IpcError::Connect(io),
-            other => IpcError::Connect(std::io::Error::other(other.to_string())),
-        })?;
+        if let Err(e) = write_frame(&mut stream, &frame, MAX_OUTBOUND) {
+            // The daemon may have refused us and closed before reading the
+            // handshake (another uid): its reason is waiting to be read.
+            if let Ok(Some(reply)) = read_frame(&mut stream, MAX_OUTBOUND) {
+                if let Ok(mut v) = serde_json::from_slice::<Value>(&reply) {
+                    if let Some(err) = v.get_mut("error") {
+                        return Err(IpcError::Refused(parse_error(err.take())));
+                    }
+                }
+            }
+            return Err(match e {
+                FrameError::Io(io) => IpcError::Connect(io),
+                other => IpcError::Connect(std::io::Error::other(other.to_string())),
+            });
+        }
         Ok(Client { stream, next_id: 1 })
     }
 

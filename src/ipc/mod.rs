@@ -26,6 +26,8 @@ pub enum IpcError {
     Start(String),
     #[error("cannot connect to the companion daemon: {0}")]
     Connect(std::io::Error),
+    #[error("the companion daemon refused the connection: {0}")]
+    Refused(crate::protocol::RpcError),
 }
 
 /// The line a detached daemon prints on stdout once its socket listens.
