@@ -311,24 +311,8 @@ post_logout_redirect_uri = ${q(POST_LOGOUT)}
 
   /** Starts a browser (a persistent context = one `--user-data-dir`). */
   async launch(name, userDataDir = this.userDataDir(name)) {
-    const t0 = Date.now();
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      env: this.env,
-      timeout: 30_000,
-      args: [
-        `--disable-extensions-except=${this.extDir}`,
-        `--load-extension=${this.extDir}`,
-        '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-      ],
-    });
-    const profile = new Profile(this, name, userDataDir, context);
+    const profile = await launchChromium({ name, userDataDir, extDir: this.extDir, env: this.env, world: this });
     this.profiles.push(profile);
-    profile.sw = context.serviceWorkers().find((w) => w.url().startsWith(ORIGIN))
-      ?? await context.waitForEvent('serviceworker', { timeout: 15_000, predicate: (w) => w.url().startsWith(ORIGIN) });
-    step(`browser ${name} up with the extension's service worker (${Date.now() - t0} ms)`);
     return profile;
   }
 
@@ -389,6 +373,32 @@ post_logout_redirect_uri = ${q(POST_LOGOUT)}
 export const manifestPath = (userDataDir) => path.join(userDataDir, 'NativeMessagingHosts', `${HOST_NAME}.json`);
 
 // ------------------------------------------------------------------ a browser
+
+/**
+ * Starts Debian's Chromium headless with the extension loaded (the recipe's
+ * flags) and waits for the extension's service worker. Used by the tests and
+ * by scripts/demo.
+ */
+export async function launchChromium({ name, userDataDir, extDir, env, world = null }) {
+  const t0 = Date.now();
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    env,
+    timeout: 30_000,
+    args: [
+      `--disable-extensions-except=${extDir}`,
+      `--load-extension=${extDir}`,
+      '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+    ],
+  });
+  const profile = new Profile(world, name, userDataDir, context);
+  profile.sw = context.serviceWorkers().find((w) => w.url().startsWith(ORIGIN))
+    ?? await context.waitForEvent('serviceworker', { timeout: 15_000, predicate: (w) => w.url().startsWith(ORIGIN) });
+  step(`browser ${name} up with the extension's service worker (${Date.now() - t0} ms)`);
+  return profile;
+}
 
 export class Profile {
   constructor(world, name, userDataDir, context) {
@@ -471,7 +481,7 @@ export async function completePhoneSignIn(idp, tab, phone = PHONE) {
     tab.click('form#phone-form button[type=submit]'),
   ]);
   const code = await idp.smsCode(phone);
-  step(`SMS code ${code} read from the Twilio stand-in; submitting it`);
+  step(`SMS code ${code} read from ${idp.smsSource ?? 'the Twilio stand-in'}; submitting it`);
   await tab.fill('form#code-form input[name=code]', code);
   await tab.click('form#code-form button[type=submit]', { noWaitAfter: true });
   return urls;
