@@ -112,7 +112,7 @@ fn status_sign_in_token_and_sign_out_from_the_terminal() {
     assert_eq!(stdout_json(&out)["wasSignedIn"], true);
     ext.events.clear();
     let changed = ext
-        .wait_event("sessionChanged", Duration::from_secs(5))
+        .wait_session(false, Duration::from_secs(5))
         .expect("sign-out reaches the extension");
     assert_eq!(changed["data"]["authenticated"], false);
     let out = cli(&s.env, &["token"]);

@@ -200,7 +200,7 @@ fn resource_organization_and_userinfo_tokens() {
 #[test]
 fn organization_token_without_the_scope_is_refused_locally() {
     let idp = Idp::start(None);
-    let env = TestEnv::new();
+    let env = test_env();
     env.write_config(&format!(
         "store = \"{}\"\n[[apps]]\nendpoint = \"{}\"\napp_id = \"{APP_ID}\"\nallowed_origins = [\"{EXT_ORIGIN}\"]\nscopes = [\"phone\"]\n",
         test_store(),
@@ -484,7 +484,7 @@ fn sign_out_revokes_the_grant_and_tells_every_connection() {
     );
 
     let changed = a
-        .wait_event("sessionChanged", Duration::from_secs(5))
+        .wait_session(false, Duration::from_secs(5))
         .expect("sessionChanged on A");
     assert_eq!(changed["data"]["authenticated"], false);
     assert_eq!(
@@ -520,7 +520,7 @@ fn a_grant_revoked_at_the_idp_ends_the_session_everywhere() {
     let r = a.call("getAccessToken", json!({"resource": API}));
     assert_eq!(error_code(&r), "not_authenticated", "{r}");
     let changed = b
-        .wait_event("sessionChanged", Duration::from_secs(5))
+        .wait_session(false, Duration::from_secs(5))
         .expect("sessionChanged to B");
     assert_eq!(changed["data"]["authenticated"], false);
 }

@@ -76,6 +76,11 @@ impl Daemon {
         Arc::clone(s)
     }
 
+    pub fn sessions(&self) -> Vec<Arc<Session>> {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.values().cloned().collect()
+    }
+
     pub fn deps(&self) -> &SessionDeps {
         &self.deps
     }
@@ -109,8 +114,13 @@ pub fn run(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
 /// Set once the readiness line went out.
 static READY_SENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// How long a new daemon waits for an exiting one to let go of the lock.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for refreshes in flight (HTTP timeout + a
+/// keychain write fit in it).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// How long a new daemon waits for an exiting one to let go of the lock
+/// (longer than the exiting one's shutdown grace).
+const LOCK_WAIT: Duration = Duration::from_secs(25);
 
 /// Takes the daemon lock, waiting while a previous daemon is still exiting
 /// (it holds the lock but no longer answers). `Ok(None)`: another daemon is
@@ -201,7 +211,19 @@ fn run_inner(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
                 Ok(())
             }
         };
+        // Stop accepting first, then let refreshes in flight finish.
         let _ = std::fs::remove_file(paths.socket());
+        let sessions = daemon.sessions();
+        let quiet = async {
+            let mut held = Vec::new();
+            for s in &sessions {
+                held.push(s.quiesce().await);
+            }
+            held
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, quiet).await.is_err() {
+            tracing::warn!("a refresh was still running after {SHUTDOWN_GRACE:?}; exiting anyway");
+        }
         let _ = std::fs::remove_file(paths.pid_file());
         result
     })

@@ -57,12 +57,15 @@ pub struct SessionDeps {
     pub oidc: Oidc,
     pub store: Arc<dyn TokenStore>,
     pub sign_in_timeout: Duration,
+    /// How long a caller waits for the IdP before `network_error`.
+    pub http_timeout: Duration,
 }
 
 impl SessionDeps {
     pub fn new(config: &Config, _paths: &Paths) -> anyhow::Result<SessionDeps> {
         Ok(SessionDeps {
             oidc: Oidc::new(Duration::from_secs(config.http_timeout_secs.max(1)))?,
+            http_timeout: Duration::from_secs(config.http_timeout_secs.max(1)),
             store: crate::store::keychain::open(config.store)?,
             sign_in_timeout: Duration::from_secs(config.sign_in_timeout_secs.max(1)),
         })
@@ -120,6 +123,13 @@ struct State {
 }
 
 type FlowResult = Option<Result<Value, RpcError>>;
+type RefreshResult = Option<Result<(Secret, u64), RpcError>>;
+
+/// A refresh started is never abandoned: the IdP may already have rotated
+/// the refresh token, and dropping its answer would leave us with a spent
+/// token (Logto revokes the grant on reuse). Callers stop waiting after the
+/// HTTP timeout; the refresh itself goes on for up to this long.
+const REFRESH_LIMIT: Duration = Duration::from_secs(120);
 
 pub struct Session {
     pub key: AppKey,
@@ -129,6 +139,8 @@ pub struct Session {
     state: tokio::sync::Mutex<State>,
     /// Held for the whole of a refresh or revocation.
     refresh_gate: tokio::sync::Mutex<()>,
+    /// Refreshes in flight by token key; later callers join them.
+    flights: Mutex<HashMap<String, watch::Receiver<RefreshResult>>>,
     /// The running sign-in flow, shared by every `signIn` of this app.
     sign_in: Mutex<Option<watch::Receiver<FlowResult>>>,
 }
@@ -153,6 +165,7 @@ impl Session {
             }),
             state: tokio::sync::Mutex::new(State::default()),
             refresh_gate: tokio::sync::Mutex::new(()),
+            flights: Mutex::new(HashMap::new()),
             sign_in: Mutex::new(None),
         }
     }
@@ -247,7 +260,29 @@ impl Session {
 
     async fn provider(&self) -> Result<Arc<Provider>, RpcError> {
         let issuer = self.settings().issuer;
-        Ok(self.deps.oidc.provider(&issuer).await?)
+        self.idp(self.deps.oidc.provider(&issuer)).await
+    }
+
+    /// Waits at most the HTTP timeout for an IdP operation that may be
+    /// cancelled (discovery, userinfo, revocation: all repeatable).
+    async fn idp<T>(
+        &self,
+        op: impl std::future::Future<Output = Result<T, OidcError>>,
+    ) -> Result<T, RpcError> {
+        match tokio::time::timeout(self.deps.http_timeout, op).await {
+            Ok(r) => r.map_err(RpcError::from),
+            Err(_) => Err(self.timeout_error()),
+        }
+    }
+
+    fn timeout_error(&self) -> RpcError {
+        RpcError::new(
+            ErrorCode::NetworkError,
+            format!(
+                "the identity provider did not answer within {}s",
+                self.deps.http_timeout.as_secs()
+            ),
+        )
     }
 
     fn broadcast_changed(&self, st: &State) {
@@ -294,7 +329,7 @@ impl Session {
     /// A valid access token for `resource` / `organization`, refreshing
     /// through the single flight when needed.
     async fn access_token(
-        &self,
+        self: &Arc<Self>,
         resource: Option<&str>,
         org: Option<&str>,
     ) -> Result<(Secret, u64), RpcError> {
@@ -326,9 +361,74 @@ impl Session {
         self.refresh(resource, org, false).await
     }
 
-    /// The single flight. With `force`, refreshes even if a cached token is
-    /// valid (used to re-mint a dropped ID token).
+    /// The single flight: joins the refresh of this token already running,
+    /// or starts one as its own task. The caller waits at most the HTTP
+    /// timeout; the refresh runs to its end (see [`REFRESH_LIMIT`]) and its
+    /// result is saved and cached for whoever asks next.
     async fn refresh(
+        self: &Arc<Self>,
+        resource: Option<&str>,
+        org: Option<&str>,
+        force: bool,
+    ) -> Result<(Secret, u64), RpcError> {
+        let key = cache_key(resource, org);
+        let mut rx = {
+            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+            match flights.get(&key) {
+                Some(rx) => rx.clone(),
+                None => {
+                    let (tx, rx) = watch::channel::<RefreshResult>(None);
+                    flights.insert(key.clone(), rx.clone());
+                    let me = Arc::clone(self);
+                    let (resource, org) = (resource.map(str::to_string), org.map(str::to_string));
+                    tokio::spawn(async move {
+                        let run = me.refresh_now(resource.as_deref(), org.as_deref(), force);
+                        let result = match tokio::time::timeout(REFRESH_LIMIT, run).await {
+                            Ok(r) => r,
+                            Err(_) => Err(RpcError::new(
+                                ErrorCode::NetworkError,
+                                format!(
+                                    "the identity provider did not answer a refresh within {}s",
+                                    REFRESH_LIMIT.as_secs()
+                                ),
+                            )),
+                        };
+                        me.flights
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&key);
+                        let _ = tx.send(Some(result));
+                    });
+                    rx
+                }
+            }
+        };
+        let waited = tokio::time::timeout(self.deps.http_timeout, async {
+            match rx.wait_for(|r| r.is_some()).await {
+                Ok(done) => done.clone().unwrap_or_else(|| {
+                    Err(RpcError::new(ErrorCode::InternalError, "no refresh result"))
+                }),
+                Err(_) => Err(RpcError::new(
+                    ErrorCode::InternalError,
+                    "the refresh task vanished",
+                )),
+            }
+        })
+        .await;
+        match waited {
+            Ok(result) => result,
+            Err(_) => {
+                let mut e = self.timeout_error();
+                e.message.push_str(
+                    "; the refresh goes on in the background and its result will be used",
+                );
+                Err(e)
+            }
+        }
+    }
+
+    /// One refresh grant, under the gate, result saved before use.
+    async fn refresh_now(
         &self,
         resource: Option<&str>,
         org: Option<&str>,
@@ -407,7 +507,7 @@ impl Session {
 
     /// Makes sure an ID token is at hand (a store may have dropped it to
     /// fit its size limit): re-minted with a refresh.
-    async fn ensure_id_token(&self) -> Result<(), RpcError> {
+    async fn ensure_id_token(self: &Arc<Self>) -> Result<(), RpcError> {
         {
             let mut st = self.state.lock().await;
             self.ensure_loaded(&mut st).await?;
@@ -417,6 +517,13 @@ impl Session {
             }
         }
         self.refresh(None, None, true).await.map(|_| ())
+    }
+
+    /// Waits for a refresh or sign-in save in flight and then holds the
+    /// gate, so a shutdown never lands between the IdP rotating the refresh
+    /// token and the keychain write.
+    pub async fn quiesce(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.refresh_gate.lock().await
     }
 
     pub async fn status(&self) -> Value {
@@ -516,7 +623,9 @@ impl Session {
             Method::FetchUserInfo => {
                 let (token, _) = self.access_token(None, None).await?;
                 let provider = self.provider().await?;
-                let info = tokens::userinfo(&self.deps.oidc, &provider, &token).await?;
+                let info = self
+                    .idp(tokens::userinfo(&self.deps.oidc, &provider, &token))
+                    .await?;
                 Ok(json!({"userInfo": info}))
             }
             Method::ClearAccessToken => {
@@ -694,16 +803,17 @@ impl Session {
         scopes: Vec<String>,
         resources: Vec<String>,
     ) -> Result<Value, RpcError> {
-        let set = tokens::exchange_code(
-            &self.deps.oidc,
-            Arc::clone(provider),
-            &self.key.app_id,
-            redirect_uri,
-            code,
-            &pending.pkce_verifier,
-            &pending.nonce,
-        )
-        .await?;
+        let set = self
+            .idp(tokens::exchange_code(
+                &self.deps.oidc,
+                Arc::clone(provider),
+                &self.key.app_id,
+                redirect_uri,
+                code,
+                &pending.pkce_verifier,
+                &pending.nonce,
+            ))
+            .await?;
         let refresh_token = set.refresh_token.clone().ok_or_else(|| {
             RpcError::new(
                 ErrorCode::IdpError,
@@ -748,17 +858,21 @@ impl Session {
         let record = st.record.clone();
         let provider = match self.deps.oidc.cached(&settings.issuer) {
             Some(p) => Some(p),
-            None => self.deps.oidc.provider(&settings.issuer).await.ok(),
+            None => self
+                .idp(self.deps.oidc.provider(&settings.issuer))
+                .await
+                .ok(),
         };
         if let (Some(record), Some(provider)) = (&record, &provider) {
-            if let Err(e) = tokens::revoke(
-                &self.deps.oidc,
-                provider,
-                &self.key.app_id,
-                &record.refresh_token,
-                "refresh_token",
-            )
-            .await
+            if let Err(e) = self
+                .idp(tokens::revoke(
+                    &self.deps.oidc,
+                    provider,
+                    &self.key.app_id,
+                    &record.refresh_token,
+                    "refresh_token",
+                ))
+                .await
             {
                 tracing::warn!(app = %self.key.app_id, "revocation failed (the session is cleared anyway): {e}");
             }

@@ -61,6 +61,9 @@ impl Provider {
 /// names a key we do not know (key rotation).
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 
+/// The longest any one request to the IdP may take.
+const REQUEST_LIMIT: Duration = Duration::from_secs(120);
+
 /// The daemon's OIDC context: one HTTP client, one metadata cache.
 pub struct Oidc {
     pub http: reqwest::Client,
@@ -68,13 +71,17 @@ pub struct Oidc {
 }
 
 impl Oidc {
-    pub fn new(timeout: Duration) -> Result<Oidc, OidcError> {
+    /// `connect_timeout` bounds reaching the IdP. Requests themselves get a
+    /// generous overall limit: callers that must answer sooner wait less and
+    /// leave the request running (a refresh the IdP already processed must
+    /// not be dropped).
+    pub fn new(connect_timeout: Duration) -> Result<Oidc, OidcError> {
         let http = reqwest::Client::builder()
             // OIDC endpoints must not redirect; following one could leak a
             // code or token to another host.
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
+            .timeout(REQUEST_LIMIT)
+            .connect_timeout(connect_timeout)
             .user_agent(concat!("logto-companion/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| OidcError::Internal(format!("cannot build the HTTP client: {e}")))?;

@@ -107,6 +107,20 @@ impl Idp {
         let _ = self.child.wait();
     }
 
+    /// Freezes the IdP (SIGSTOP): connections are accepted by the kernel
+    /// but never answered — an IdP that hangs.
+    pub fn freeze(&self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGSTOP);
+        }
+    }
+
+    pub fn thaw(&self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGCONT);
+        }
+    }
+
     pub fn get(&self, path: &str) -> Value {
         http_json("GET", self.port, path)
     }
@@ -179,6 +193,7 @@ impl Idp {
 
 impl Drop for Idp {
     fn drop(&mut self) {
+        self.thaw();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

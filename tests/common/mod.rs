@@ -291,6 +291,19 @@ impl Host {
         }
     }
 
+    /// Waits for a `sessionChanged` event with this `authenticated` state
+    /// (skipping older ones still in flight).
+    pub fn wait_session(&mut self, authenticated: bool, t: Duration) -> Option<Value> {
+        let deadline = Instant::now() + t;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let e = self.wait_event("sessionChanged", left)?;
+            if e["data"]["authenticated"] == authenticated {
+                return Some(e);
+            }
+        }
+    }
+
     /// Sends a request and waits for the reply with its id.
     pub fn call(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
@@ -360,4 +373,28 @@ pub fn is_root() -> bool {
 
 pub fn exists(p: &Path) -> bool {
     p.exists()
+}
+
+/// Adds counts to the suite's fault report (`target/fault-report/*.json`),
+/// which `scripts/test` totals at the end of the run.
+pub fn report_counts(name: &str, counts: &[(&str, u64)]) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fault-report");
+    let _ = std::fs::create_dir_all(&dir);
+    let obj: serde_json::Map<String, Value> = counts
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let _ = std::fs::write(
+        dir.join(format!("{name}.json")),
+        Value::Object(obj).to_string(),
+    );
+}
+
+/// The tests that need the real Secret Service run inside
+/// `scripts/with-keyring` (as `scripts/test` does).
+pub fn require_keyring() {
+    assert!(
+        std::env::var_os("KEYRING_HOME").is_some(),
+        "this test needs the real Secret Service: run it through scripts/with-keyring (scripts/test does)"
+    );
 }
