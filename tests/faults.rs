@@ -240,10 +240,10 @@ fn loopback_callback_abuse_leaves_the_flow_intact_until_the_valid_callback() {
         format!("/callback?code=x&state={state}x"),
         format!("/callback?code=x&state={}", &state[..state.len() - 1]),
         "/callback?code=x&state=%00%00".to_string(),
-        format!("/callback/../callback?code=x&state=wrong"),
+        "/callback/../callback?code=x&state=wrong".to_string(),
         "/favicon.ico".to_string(),
         format!("/CALLBACK?code=x&state={state}"),
-        format!("/callback?error=access_denied&state=wrong"),
+        "/callback?error=access_denied&state=wrong".to_string(),
     ];
     for i in 0..100 {
         let path = &nasty[i % nasty.len()];

@@ -505,8 +505,8 @@ impl Session {
         Ok(cached)
     }
 
-    /// Makes sure an ID token is at hand (a store may have dropped it to
-    /// fit its size limit): re-minted with a refresh.
+    /// Makes sure an ID token is at hand: a record saved without one (an IdP
+    /// that sent none at sign-in) gets it re-minted with a refresh.
     async fn ensure_id_token(self: &Arc<Self>) -> Result<(), RpcError> {
         {
             let mut st = self.state.lock().await;
@@ -854,8 +854,15 @@ impl Session {
         let settings = self.settings();
         let _gate = self.refresh_gate.lock().await;
         let mut st = self.state.lock().await;
-        self.ensure_loaded(&mut st).await?;
-        let record = st.record.clone();
+        // An unreadable stored record must not block signing out: there is
+        // nothing to revoke, but the entry is still deleted below.
+        let record = match self.ensure_loaded(&mut st).await {
+            Ok(()) => st.record.clone(),
+            Err(e) => {
+                tracing::warn!(app = %self.key.app_id, "signing out without the stored session: {}", e.message);
+                None
+            }
+        };
         let provider = match self.deps.oidc.cached(&settings.issuer) {
             Some(p) => Some(p),
             None => self

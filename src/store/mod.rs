@@ -3,7 +3,12 @@
 //! Only what is needed to come back after a restart is stored: the refresh
 //! token, the ID token, and what was granted. Access tokens live in daemon
 //! memory only.
+//!
+//! The OS keychains (`keychain`) keep one record per app session in one
+//! entry, split over numbered entries when it is larger than an entry may
+//! be (`entries`); see docs/keychain.md.
 
+mod entries;
 pub mod keychain;
 pub mod memory;
 
@@ -16,8 +21,9 @@ pub struct StoredSession {
     /// Format version; bumped on incompatible changes.
     pub v: u32,
     pub refresh_token: Secret,
-    /// Dropped when the record would not fit a small-limit store; it is
-    /// re-minted with a refresh on load.
+    /// The ID token from the last grant that returned one. Kept whole: a
+    /// record too large for one keychain entry is split over several. When
+    /// absent the daemon re-mints it with a refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<Secret>,
     /// Scopes asked for at sign-in.
@@ -33,11 +39,14 @@ pub struct StoredSession {
 pub const RECORD_VERSION: u32 = 1;
 
 /// Keychain failures, with the store's real message kept for the user.
+/// Messages never contain secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The store cannot be reached or refused the operation: the message
+    /// names the cause and the fix, then the store's own words.
     #[error("{0}")]
     Unavailable(String),
-    #[allow(dead_code)] // produced by the keychain store (next commit)
+    /// A record is there but cannot be read back.
     #[error("the stored session is unreadable ({0}); sign in again")]
     Corrupt(String),
 }
@@ -59,6 +68,7 @@ impl From<StoreError> for crate::protocol::RpcError {
 pub trait TokenStore: Send + Sync {
     fn load(&self, endpoint: &str, app_id: &str) -> Result<Option<StoredSession>, StoreError>;
     fn save(&self, endpoint: &str, app_id: &str, record: &StoredSession) -> Result<(), StoreError>;
+    /// Removes the session (every entry it spans); nothing there is fine.
     fn delete(&self, endpoint: &str, app_id: &str) -> Result<(), StoreError>;
     /// For `status` and `doctor`: backend name and what survives what.
     fn describe(&self) -> StoreInfo;

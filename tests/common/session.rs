@@ -20,9 +20,21 @@ pub struct Setup {
 /// An isolated user with the app registered against a fresh IdP.
 pub fn setup(idp_config: Option<Value>, daemon_settings: &str) -> Setup {
     let idp = Idp::start(idp_config);
-    let env = TestEnv::new();
+    let env = test_env();
     env.write_config(&app_config(&idp.endpoint, daemon_settings));
     Setup { env, idp }
+}
+
+/// An isolated user whose daemon may reach the suite's Secret Service when
+/// `test_store()` is `keychain` (TestEnv keeps session buses out).
+pub fn test_env() -> TestEnv {
+    let mut env = TestEnv::new();
+    if test_store() == "keychain" {
+        if let Ok(address) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+            env.vars.insert("DBUS_SESSION_BUS_ADDRESS".into(), address);
+        }
+    }
+    env
 }
 
 pub fn app_config(endpoint: &str, daemon_settings: &str) -> String {
