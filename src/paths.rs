@@ -79,6 +79,11 @@ impl Paths {
     pub fn log_dir(&self) -> PathBuf {
         self.state_dir.join("logs")
     }
+
+    /// What `install` wrote, so `uninstall` removes exactly that.
+    pub fn install_record(&self) -> PathBuf {
+        self.state_dir.join("installed.json")
+    }
 }
 
 /// Creates `dir` (and parents) and makes it private to the user (0700).
