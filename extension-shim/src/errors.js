@@ -64,7 +64,9 @@ export function errorFromWire(wire) {
 
 /** What the fix-it messages need to know about the caller. */
 export function installCommand({ endpoint, appId, extensionId }) {
-  return `logto-companion install --endpoint ${endpoint} --app-id ${appId} --extension-id ${extensionId || '<your extension id>'}`;
+  // A Firefox add-on id (name@domain or {GUID}) takes --firefox-id, as the daemon's own message says.
+  const flag = extensionId && !/^[a-p]{32}$/.test(extensionId) ? '--firefox-id' : '--extension-id';
+  return `logto-companion install --endpoint ${endpoint} --app-id ${appId} ${flag} ${extensionId || '<your extension id>'}`;
 }
 
 /**
