@@ -698,8 +698,15 @@ fn system_without_permission_says_to_use_sudo() {
         cmd.uid(65534).gid(65534);
     }
     let out = cmd.output().unwrap();
-    let e = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!out.status.success(), "--system without permission must fail: {e}");
+    let e = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "--system without permission must fail: {e}"
+    );
     assert!(e.contains("sudo"), "{e}");
     std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
