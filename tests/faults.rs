@@ -3,7 +3,7 @@
 //! Counts go to the suite's fault report.
 
 mod common;
-use common::idp::{http_raw, query_param, PHONE};
+use common::idp::{http_raw, PHONE};
 use common::session::*;
 use common::*;
 use serde_json::json;
@@ -218,20 +218,7 @@ fn a_grant_revoked_at_the_idp_clears_the_keychain_entry() {
 fn loopback_callback_abuse_leaves_the_flow_intact_until_the_valid_callback() {
     let s = setup(None, "");
     let mut a = s.host();
-    a.send(&json!({"id": 1, "method": "signIn", "params": {}}));
-    let started = a
-        .wait_event("signInStarted", Duration::from_secs(20))
-        .unwrap();
-    let url = started["data"]["url"].as_str().unwrap().to_string();
-    let redirect = query_param(&url, "redirect_uri").unwrap();
-    let port: u16 = redirect
-        .trim_start_matches("http://127.0.0.1:")
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let state = query_param(&url, "state").unwrap();
+    let Started { url, state, port } = start_sign_in(&mut a, json!({}));
     let mut junk = 0;
     let nasty = [
         "/callback".to_string(),

@@ -101,13 +101,7 @@ fn phone_sign_in_returns_claims_and_every_connection_hears_it() {
         3
     );
     // The loopback port is closed after the one valid callback.
-    let port: u16 = redirect
-        .trim_start_matches("http://127.0.0.1:")
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = loopback_port(&redirect);
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "loopback port still open"
@@ -310,20 +304,7 @@ fn concurrent_sign_ins_share_one_flow() {
 fn forged_callbacks_are_ignored_and_an_idp_error_ends_the_flow() {
     let s = setup(None, "");
     let mut a = s.host();
-    a.send(&json!({"id": 1, "method": "signIn", "params": {}}));
-    let started = a
-        .wait_event("signInStarted", Duration::from_secs(20))
-        .unwrap();
-    let url = started["data"]["url"].as_str().unwrap().to_string();
-    let redirect = query_param(&url, "redirect_uri").unwrap();
-    let port: u16 = redirect
-        .trim_start_matches("http://127.0.0.1:")
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let state = query_param(&url, "state").unwrap();
+    let Started { state, port, .. } = start_sign_in(&mut a, json!({}));
 
     // Forged state, wrong path, foreign Host header, wrong issuer: refused,
     // and the flow goes on.
@@ -404,13 +385,7 @@ fn a_sign_in_nobody_finishes_times_out_as_user_cancelled() {
         .wait_event("signInStarted", Duration::from_secs(20))
         .unwrap();
     let redirect = query_param(started["data"]["url"].as_str().unwrap(), "redirect_uri").unwrap();
-    let port: u16 = redirect
-        .trim_start_matches("http://127.0.0.1:")
-        .split('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = loopback_port(&redirect);
     let r = a.recv_reply();
     assert_eq!(error_code(&r), "user_cancelled", "{r}");
     assert!(

@@ -94,3 +94,37 @@ impl Setup {
         reply
     }
 }
+
+/// A sign-in started and left waiting for its callback.
+pub struct Started {
+    pub url: String,
+    pub state: String,
+    /// The daemon's loopback callback port.
+    pub port: u16,
+}
+
+/// Sends `signIn` with `params` and waits for `signInStarted`.
+pub fn start_sign_in(host: &mut Host, params: Value) -> Started {
+    host.send(&json!({"id": 1, "method": "signIn", "params": params}));
+    let started = host
+        .wait_event("signInStarted", Duration::from_secs(20))
+        .expect("signInStarted event");
+    let url = started["data"]["url"].as_str().unwrap().to_string();
+    let state = super::idp::query_param(&url, "state").expect("state in the URL");
+    let redirect = super::idp::query_param(&url, "redirect_uri").expect("redirect_uri in the URL");
+    Started {
+        port: loopback_port(&redirect),
+        url,
+        state,
+    }
+}
+
+/// The port of a `http://127.0.0.1:<port>/callback` redirect URI.
+pub fn loopback_port(redirect_uri: &str) -> u16 {
+    redirect_uri
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("not a loopback redirect: {redirect_uri}"))
+}
