@@ -14,7 +14,15 @@ const LOG_ENV: &str = "LOGTO_COMPANION_LOG";
 /// `also_stderr` (a foreground daemon). Failing to open the file is not
 /// fatal: the program runs without logs rather than not at all.
 pub fn init(paths: &Paths, name: &str, also_stderr: bool) {
-    let filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
+    // HTTP and D-Bus internals log request and message details at debug and
+    // trace (headers, bodies): never below info, whatever the variable says,
+    // so turning on debug logging cannot put a token in a log file.
+    for quiet in ["hyper", "hyper_util", "h2", "reqwest", "rustls", "zbus", "axum", "tower"] {
+        if let Ok(d) = format!("{quiet}=info").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let dir = paths.log_dir();
     let file = std::fs::create_dir_all(&dir).ok().and_then(|_| {
         OpenOptions::new()

@@ -64,6 +64,25 @@ pub fn test_store() -> &'static str {
     }
 }
 
+/// When a test with an IdP ends (and passed so far), every log the daemon
+/// and hosts wrote and everything the IdP printed on stderr is scanned for
+/// every token the IdP issued: nothing secret may reach a log.
+impl Drop for Setup {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let Ok(issued) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.idp.issued())) else {
+            return; // the IdP was stopped by the test
+        };
+        let text = format!("{}\n{}", self.env.logs(), self.idp.stderr());
+        let leaked: Vec<&String> = issued.iter().filter(|t| t.len() >= 16 && text.contains(t.as_str())).collect();
+        assert!(leaked.is_empty(), "{} issued token(s) found in logs or stderr", leaked.len());
+        let name = format!("secret-scan-{}", self.idp.port);
+        super::report_counts(&name, &[("secret_scans", 1), ("tokens_checked", issued.len() as u64), ("log_bytes_scanned", text.len() as u64), ("tokens_leaked", 0)]);
+    }
+}
+
 impl Setup {
     pub fn host(&self) -> Host {
         let mut h = self.env.host(EXT_ORIGIN);
