@@ -476,26 +476,3 @@ fn sign_out_revokes_the_grant_and_tells_every_connection() {
         "not_authenticated"
     );
 }
-
-#[test]
-fn a_grant_revoked_at_the_idp_ends_the_session_everywhere() {
-    let idp_cfg =
-        json!({"resources": [{"indicator": API, "scopes": ["read:items"], "accessTokenTtl": 2}]});
-    let s = setup(Some(idp_cfg), "");
-    let mut a = s.host();
-    let mut b = s.host();
-    let sub = s.sign_in(&mut a)["result"]["claims"]["sub"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    b.wait_event("sessionChanged", Duration::from_secs(5))
-        .unwrap();
-    s.idp.post(&format!("/__test/revoke?accountId={sub}"));
-    assert_eq!(s.idp.active_refresh_tokens(&sub), 0);
-    let r = a.call("getAccessToken", json!({"resource": API}));
-    assert_eq!(error_code(&r), "not_authenticated", "{r}");
-    let changed = b
-        .wait_session(false, Duration::from_secs(5))
-        .expect("sessionChanged to B");
-    assert_eq!(changed["data"]["authenticated"], false);
-}
