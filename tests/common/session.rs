@@ -72,14 +72,31 @@ impl Drop for Setup {
         if std::thread::panicking() {
             return;
         }
-        let Ok(issued) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.idp.issued())) else {
+        let Ok(issued) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.idp.issued()))
+        else {
             return; // the IdP was stopped by the test
         };
         let text = format!("{}\n{}", self.env.logs(), self.idp.stderr());
-        let leaked: Vec<&String> = issued.iter().filter(|t| t.len() >= 16 && text.contains(t.as_str())).collect();
-        assert!(leaked.is_empty(), "{} issued token(s) found in logs or stderr", leaked.len());
+        let leaked: Vec<&String> = issued
+            .iter()
+            .filter(|t| t.len() >= 16 && text.contains(t.as_str()))
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{} issued token(s) found in logs or stderr",
+            leaked.len()
+        );
         let name = format!("secret-scan-{}", self.idp.port);
-        super::report_counts(&name, &[("secret_scans", 1), ("tokens_checked", issued.len() as u64), ("log_bytes_scanned", text.len() as u64), ("tokens_leaked", 0)]);
+        super::report_counts(
+            &name,
+            &[
+                ("secret_scans", 1),
+                ("tokens_checked", issued.len() as u64),
+                ("log_bytes_scanned", text.len() as u64),
+                ("tokens_leaked", 0),
+            ],
+        );
     }
 }
 
