@@ -18,7 +18,16 @@ pub fn init(paths: &Paths, name: &str, also_stderr: bool) {
     // HTTP and D-Bus internals log request and message details at debug and
     // trace (headers, bodies): never below info, whatever the variable says,
     // so turning on debug logging cannot put a token in a log file.
-    for quiet in ["hyper", "hyper_util", "h2", "reqwest", "rustls", "zbus", "axum", "tower"] {
+    for quiet in [
+        "hyper",
+        "hyper_util",
+        "h2",
+        "reqwest",
+        "rustls",
+        "zbus",
+        "axum",
+        "tower",
+    ] {
         if let Ok(d) = format!("{quiet}=info").parse() {
             filter = filter.add_directive(d);
         }
