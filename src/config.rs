@@ -15,7 +15,6 @@ pub enum ConfigError {
     },
     #[error("{path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
-    #[allow(dead_code)] // written by the installer (next commit)
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -169,7 +168,6 @@ impl Config {
 
     /// Writes atomically (temp file + rename) so a crash never leaves half a
     /// config behind.
-    #[allow(dead_code)] // used by the installer (next commit)
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let write_err = |source| ConfigError::Write {
             path: path.to_path_buf(),
