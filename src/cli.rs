@@ -379,7 +379,7 @@ fn sign_out(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCo
     let app = pick_app(paths, app_id)?;
     let (mut client, was_signed_in) = bind(paths, &app)?;
     let result = client.call("signOut", Value::Null)?;
-    let url = result["endSessionUrl"].as_str().unwrap_or("");
+    let url = printable_end_session_url(result["endSessionUrl"].as_str().unwrap_or(""));
     if as_json {
         println!(
             "{}",
@@ -397,6 +397,22 @@ fn sign_out(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCo
         eprintln!("To end the identity provider's own browser session too, open:\n  {url}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The end-session URL without `id_token_hint`: a terminal (and its
+/// scrollback) is no place for an ID token, and the IdP ends its session
+/// from `client_id` alone after a confirmation.
+fn printable_end_session_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return String::new();
+    };
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k != "id_token_hint")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(kept);
+    parsed.into()
 }
 
 fn ping(paths: &Paths, as_json: bool) -> Result<ExitCode, CliError> {

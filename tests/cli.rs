@@ -109,7 +109,14 @@ fn status_sign_in_token_and_sign_out_from_the_terminal() {
 
     let out = cli(&s.env, &["sign-out", "--json"]);
     assert!(out.status.success());
-    assert_eq!(stdout_json(&out)["wasSignedIn"], true);
+    let signed_out = stdout_json(&out);
+    assert_eq!(signed_out["wasSignedIn"], true);
+    // The terminal never shows the ID token (id_token_hint is dropped).
+    let url = signed_out["endSessionUrl"].as_str().unwrap();
+    assert!(
+        url.contains("client_id=") && !url.contains("id_token_hint"),
+        "{url}"
+    );
     ext.events.clear();
     let changed = ext
         .wait_session(false, Duration::from_secs(5))
