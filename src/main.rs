@@ -9,20 +9,7 @@
 //! Host mode is checked first and touches neither clap nor an async
 //! runtime: the browser pays its start-up on every `connectNative`.
 
-mod cli;
-mod codec;
-mod config;
-mod daemon;
-mod host;
-mod install;
-mod ipc;
-mod logging;
-mod oidc;
-mod paths;
-mod protocol;
-mod secret;
-mod store;
-
+use logto_companion::cli;
 use std::process::ExitCode;
 
 /// How the browser (or a person) asked to run us in host mode.
