@@ -10,7 +10,11 @@ use crate::config::{AppConfig, Config};
 use crate::daemon::{self, DaemonOptions};
 use crate::ipc::client::Client;
 use crate::paths::Paths;
-use crate::protocol::{ErrorCode, RpcError, CLI_ORIGIN};
+use crate::protocol::{
+    AccessTokenParams, AccessTokenResult, AppParams, ClaimsResult, ErrorCode, Event, HelloParams,
+    HelloResult, NoParams, OpenIn, Origin, PingResult, Request, RpcError, SignInParams,
+    SignOutParams, SignOutResult, StatusResult,
+};
 use crate::{host, logging};
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
@@ -266,17 +270,27 @@ fn list_apps(apps: &[AppConfig]) -> String {
         .join(", ")
 }
 
+/// Connects as the CLI (starting the daemon if needed).
+fn connect(paths: &Paths) -> Result<Client, CliError> {
+    Client::connect(paths, &Origin::Cli, "cli").map_err(|e| CliError::other(e.to_string()))
+}
+
 /// Connects as the CLI and binds to `app`; returns the client and whether
 /// the app is signed in.
 fn bind(paths: &Paths, app: &AppConfig) -> Result<(Client, bool), CliError> {
-    let mut client =
-        Client::connect(paths, CLI_ORIGIN, "cli").map_err(|e| CliError::other(e.to_string()))?;
-    let hello = client.call("hello", hello_params(app))?;
-    Ok((client, hello["authenticated"] == true))
+    let mut client = connect(paths)?;
+    let hello: HelloResult = client.call(&hello_request(app))?;
+    Ok((client, hello.authenticated))
 }
 
-fn hello_params(app: &AppConfig) -> Value {
-    json!({"app": {"endpoint": app.endpoint, "appId": app.app_id}})
+fn hello_request(app: &AppConfig) -> Request {
+    Request::Hello(HelloParams {
+        app: AppParams {
+            endpoint: app.endpoint.clone(),
+            app_id: app.app_id.clone(),
+            ..Default::default()
+        },
+    })
 }
 
 fn token(
@@ -287,25 +301,18 @@ fn token(
     as_json: bool,
 ) -> Result<ExitCode, CliError> {
     let app = pick_app(paths, app_id)?;
-    let mut client =
-        Client::connect(paths, CLI_ORIGIN, "cli").map_err(|e| CliError::other(e.to_string()))?;
-    let hello = client.send("hello", hello_params(&app))?;
-    let get = client.send(
-        "getAccessToken",
-        json!({"resource": resource, "organizationId": organization_id}),
-    )?;
-    client.wait_reply(hello, |_, _| {})?;
-    let result = client.wait_reply(get, |_, _| {})?;
-    let token = result["accessToken"]
-        .as_str()
-        .ok_or_else(|| CliError::other("the daemon returned no access token"))?;
+    let mut client = connect(paths)?;
+    let hello = client.send(&hello_request(&app))?;
+    let get = client.send(&Request::GetAccessToken(AccessTokenParams {
+        resource,
+        organization_id,
+    }))?;
+    client.wait_reply::<HelloResult>(hello, |_| {})?;
+    let result: AccessTokenResult = client.wait_reply(get, |_| {})?;
     if as_json {
-        println!(
-            "{}",
-            json!({"accessToken": token, "expiresAt": result["expiresAt"]})
-        );
+        println!("{}", serde_json::to_string(&result).unwrap_or_default());
     } else {
-        println!("{token}");
+        println!("{}", result.access_token);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -330,22 +337,24 @@ fn sign_in(
     // "system": the daemon opens the default browser; "extension": the
     // caller opens the URL, and here the caller is a person reading it.
     let open_in = if no_browser || !has_display() {
-        "extension"
+        OpenIn::Extension
     } else {
-        "system"
+        OpenIn::System
     };
-    let mut params = json!({"openIn": open_in});
+    let mut params = SignInParams {
+        open_in: Some(open_in),
+        ..Default::default()
+    };
     if let Some(p) = &phone {
-        params["loginHint"] = json!(p);
-        params["firstScreen"] = json!("identifier:sign_in");
-        params["identifiers"] = json!(["phone"]);
+        params.login_hint = Some(p.clone());
+        params.first_screen = Some("identifier:sign_in".into());
+        params.identifiers = Some(vec!["phone".into()]);
     }
-    let result = client.call_with_events("signIn", params, |event, data| {
-        if event == "signInStarted" {
-            let url = data["url"].as_str().unwrap_or("");
+    let result: ClaimsResult = client.call_with_events(&Request::SignIn(params), |event| {
+        if let Event::SignInStarted { url, .. } = event {
             if as_json {
                 println!("{}", json!({"event": "signInStarted", "url": url}));
-            } else if open_in == "system" {
+            } else if open_in == OpenIn::System {
                 eprintln!("Opening your browser to sign in. If it does not open, visit:\n  {url}");
             } else {
                 eprintln!("Open this URL in a browser to sign in:\n  {url}");
@@ -353,7 +362,7 @@ fn sign_in(
             eprintln!("Waiting for the sign-in to finish…");
         }
     })?;
-    let claims = &result["claims"];
+    let claims = &result.claims;
     if as_json {
         println!("{}", json!({"signedIn": true, "claims": claims}));
     } else {
@@ -378,12 +387,15 @@ fn describe_user(claims: &Value) -> String {
 fn sign_out(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCode, CliError> {
     let app = pick_app(paths, app_id)?;
     let (mut client, was_signed_in) = bind(paths, &app)?;
-    let result = client.call("signOut", Value::Null)?;
-    let url = printable_end_session_url(result["endSessionUrl"].as_str().unwrap_or(""));
+    let result: SignOutResult = client.call(&Request::SignOut(SignOutParams::default()))?;
+    let url = result
+        .end_session_url
+        .as_deref()
+        .map(printable_end_session_url);
     if as_json {
         println!(
             "{}",
-            json!({"signedOut": true, "wasSignedIn": was_signed_in, "endSessionUrl": url})
+            json!({"signedOut": true, "wasSignedIn": was_signed_in, "endSessionUrl": url, "revoked": result.revoked, "revocationError": result.revocation_error})
         );
     } else {
         println!(
@@ -394,7 +406,20 @@ fn sign_out(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCo
                 "Was not signed in."
             }
         );
-        eprintln!("To end the identity provider's own browser session too, open:\n  {url}");
+        if let Some(err) = &result.revocation_error {
+            eprintln!(
+                "Signed out here, but the identity provider did not revoke the refresh token ({}): it stays valid until it expires.",
+                err.message
+            );
+        }
+        match &url {
+            Some(url) => eprintln!(
+                "To end the identity provider's own browser session too, open:\n  {url}"
+            ),
+            None => eprintln!(
+                "The identity provider offers no end-session endpoint: its own browser session, if any, stays until you sign out there."
+            ),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -417,17 +442,13 @@ fn printable_end_session_url(url: &str) -> String {
 
 fn ping(paths: &Paths, as_json: bool) -> Result<ExitCode, CliError> {
     let start = std::time::Instant::now();
-    let mut client =
-        Client::connect(paths, CLI_ORIGIN, "cli").map_err(|e| CliError::other(e.to_string()))?;
-    let result = client.call("ping", Value::Null)?;
+    let mut client = connect(paths)?;
+    let result: PingResult = client.call(&Request::Ping(NoParams))?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
     if as_json {
         println!("{}", json!({"result": result, "ms": ms}));
     } else {
-        println!(
-            "daemon answers (version {}), {ms:.2} ms",
-            result["version"].as_str().unwrap_or("?")
-        );
+        println!("daemon answers (version {}), {ms:.2} ms", result.version);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -436,58 +457,49 @@ fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCode
     // Sessions live in the keychain and only the daemon reads them, so a
     // status starts the daemon if needed (and says it was not running).
     let was_running = crate::ipc::connect_existing(paths).is_ok();
-    let mut client =
-        Client::connect(paths, CLI_ORIGIN, "cli").map_err(|e| CliError::other(e.to_string()))?;
-    let mut st = client.call("status", Value::Null)?;
-    if let (Some(id), Some(apps)) = (app_id, st.get_mut("apps").and_then(Value::as_array_mut)) {
-        apps.retain(|a| a["appId"] == id);
+    let mut client = connect(paths)?;
+    let mut st: StatusResult = client.call(&Request::Status(NoParams))?;
+    if let Some(id) = app_id {
+        st.apps.retain(|a| a.app_id == id);
     }
     if as_json {
         println!(
             "{}",
             json!({
-                "daemon": {"running": true, "wasRunning": was_running, "pid": st["pid"], "version": st["version"]},
-                "store": st["store"],
-                "apps": st["apps"],
+                "daemon": {"running": true, "wasRunning": was_running, "pid": st.pid, "version": st.version},
+                "store": st.store,
+                "apps": st.apps,
             })
         );
         return Ok(ExitCode::SUCCESS);
     }
     println!(
         "daemon: running (pid {}, version {}){}",
-        st["pid"],
-        st["version"].as_str().unwrap_or("?"),
+        st.pid,
+        st.version,
         if was_running { "" } else { " — started now" }
     );
-    println!(
-        "keychain: {}",
-        st["store"]["description"].as_str().unwrap_or("?")
-    );
-    let apps = st["apps"].as_array().cloned().unwrap_or_default();
-    if apps.is_empty() {
+    println!("keychain: {}", st.store.description);
+    if st.apps.is_empty() {
         println!("apps: none usable from the command line (run `logto-companion install …`)");
     }
     let now = crate::oidc::tokens::now_secs();
-    for app in apps {
-        println!(
-            "app {} at {}",
-            app["appId"].as_str().unwrap_or("?"),
-            app["endpoint"].as_str().unwrap_or("?")
-        );
-        if let Some(err) = app["error"].as_str() {
+    for app in st.apps {
+        println!("app {} at {}", app.app_id, app.endpoint);
+        if let Some(err) = &app.error {
             println!("  error: {err}");
         }
-        if app["authenticated"] == true {
-            println!("  signed in as {}", describe_user(&app["claims"]));
-            for t in app["accessTokens"].as_array().into_iter().flatten() {
-                let exp = t["expiresAt"].as_u64().unwrap_or(0);
-                let what = match (t["resource"].as_str(), t["organizationId"].as_str()) {
-                    (Some(r), _) if !r.is_empty() => r.to_string(),
-                    (_, Some(o)) if !o.is_empty() => format!("organization {o}"),
+        if app.authenticated {
+            let claims = serde_json::to_value(app.claims.unwrap_or_default()).unwrap_or_default();
+            println!("  signed in as {}", describe_user(&claims));
+            for t in &app.access_tokens {
+                let what = match (t.resource.as_str(), t.organization_id.as_str()) {
+                    (r, _) if !r.is_empty() => r.to_string(),
+                    (_, o) if !o.is_empty() => format!("organization {o}"),
                     _ => "userinfo (no resource)".to_string(),
                 };
-                if exp > now {
-                    println!("  access token for {what}: expires in {}s", exp - now);
+                if t.expires_at > now {
+                    println!("  access token for {what}: expires in {}s", t.expires_at - now);
                 } else {
                     println!("  access token for {what}: expired (refreshed on next use)");
                 }
@@ -495,7 +507,7 @@ fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCode
         } else {
             println!("  signed out");
         }
-        println!("  connections: {}", app["connections"]);
+        println!("  connections: {}", app.connections);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! The installer writes it; the daemon re-reads it when it changes, so an
 //! `install` takes effect without restarting anything.
 
+use crate::protocol::Origin;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -128,11 +129,21 @@ impl AppConfig {
         normalize_endpoint(&self.endpoint) == normalize_endpoint(endpoint) && self.app_id == app_id
     }
 
-    pub fn allows_origin(&self, origin: &str) -> bool {
-        if origin == crate::protocol::CLI_ORIGIN {
-            return self.allow_cli;
+    pub fn allows_origin(&self, origin: &Origin) -> bool {
+        match origin {
+            Origin::Cli => self.allow_cli,
+            other => {
+                let origin = other.to_string();
+                self.allowed_origins.contains(&origin)
+            }
         }
-        self.allowed_origins.iter().any(|o| o == origin)
+    }
+
+    /// The issuer: `issuer` when set, else Logto's `{endpoint}/oidc`.
+    pub fn issuer(&self) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("{}/oidc", normalize_endpoint(&self.endpoint)))
     }
 }
 
@@ -203,7 +214,7 @@ mod tests {
             [[apps]]
             endpoint = "http://127.0.0.1:3001/"
             app_id = "native-test-app"
-            allowed_origins = ["chrome-extension://abc/"]
+            allowed_origins = ["chrome-extension://abcdefghijklmnopabcdefghijklmnop/"]
             "#,
         )
         .unwrap();
@@ -213,9 +224,10 @@ mod tests {
             .find_app("http://127.0.0.1:3001", "native-test-app")
             .unwrap();
         assert!(app.allow_cli);
-        assert!(app.allows_origin("chrome-extension://abc/"));
-        assert!(!app.allows_origin("chrome-extension://other/"));
-        assert!(app.allows_origin("cli"));
+        let origin = |s: &str| s.parse::<Origin>().unwrap();
+        assert!(app.allows_origin(&origin("chrome-extension://abcdefghijklmnopabcdefghijklmnop/")));
+        assert!(!app.allows_origin(&origin("chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba/")));
+        assert!(app.allows_origin(&Origin::Cli));
     }
 
     #[test]

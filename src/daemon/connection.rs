@@ -7,7 +7,7 @@ use super::router::{self, Conn};
 use super::Daemon;
 use crate::codec::{read_frame_async, write_frame_async, FrameError};
 use crate::ipc;
-use crate::protocol::{reply_err, Connect, ErrorCode, RpcError};
+use crate::protocol::{reply_err, Connect, ErrorCode, Origin, RpcError};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,13 +51,9 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, conn_id: u64) {
     let origin = match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame_async(&mut rd, max_frame))
         .await
     {
-        Ok(Ok(Some(frame))) => match serde_json::from_slice::<Connect>(&frame) {
-            Ok(c) => c.connect.origin,
-            Err(e) => {
-                let err = RpcError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("the first frame on the daemon socket must be {{\"connect\":{{\"origin\":…}}}}: {e}"),
-                );
+        Ok(Ok(Some(frame))) => match handshake_origin(&frame) {
+            Ok(origin) => origin,
+            Err(err) => {
                 let _ = tx.send(reply_err(&Value::Null, &err));
                 drop(tx);
                 let _ = writer.await;
@@ -101,4 +97,21 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, conn_id: u64) {
     }
     drop(conn);
     let _ = writer.await;
+}
+
+/// The origin the handshake presents, or the `invalid_request` to answer.
+fn handshake_origin(frame: &[u8]) -> Result<Origin, RpcError> {
+    let connect = serde_json::from_slice::<Connect>(frame).map_err(|e| {
+        RpcError::new(
+            ErrorCode::InvalidRequest,
+            format!("the first frame on the daemon socket must be {{\"connect\":{{\"origin\":…}}}}: {e}"),
+        )
+    })?;
+    connect
+        .connect
+        .origin
+        .parse()
+        .map_err(|e: crate::protocol::origin::BadOrigin| {
+            RpcError::new(ErrorCode::InvalidRequest, e.to_string())
+        })
 }

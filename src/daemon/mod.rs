@@ -1,6 +1,7 @@
 //! The per-user companion daemon: owns every session and answers every
 //! connected browser and the CLI over the local socket.
 
+pub mod activity;
 mod connection;
 pub mod events;
 mod router;
@@ -9,12 +10,14 @@ pub mod session;
 use crate::config::{Config, ConfigError};
 use crate::ipc;
 use crate::paths::Paths;
+use crate::protocol::StoreStatus;
+use crate::util::lock;
+use activity::{Activity, ActivityGuard};
 use session::{AppKey, Session, SessionDeps};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::sync::watch;
 
 /// Shared state of the running daemon.
 pub struct Daemon {
@@ -22,9 +25,7 @@ pub struct Daemon {
     config: Mutex<ConfigCache>,
     sessions: Mutex<HashMap<AppKey, Arc<Session>>>,
     deps: Arc<SessionDeps>,
-    /// Number of live connections and running sign-in flows; the idle timer
-    /// runs only while it is zero.
-    activity: watch::Sender<usize>,
+    activity: Activity,
     next_conn: AtomicU64,
 }
 
@@ -35,20 +36,11 @@ struct ConfigCache {
     mtime: Option<SystemTime>,
 }
 
-/// Counts as activity while alive (a connection or a sign-in flow).
-pub struct ActivityGuard(watch::Sender<usize>);
-
-impl Drop for ActivityGuard {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
-    }
-}
-
 impl Daemon {
     pub fn config(&self) -> Result<Arc<Config>, ConfigError> {
         let path = self.paths.config_file();
         let mtime = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        let mut cache = self.config.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = lock(&self.config);
         if cache.mtime != mtime {
             cache.config = Arc::new(Config::load(&path)?);
             cache.mtime = mtime;
@@ -56,9 +48,8 @@ impl Daemon {
         Ok(Arc::clone(&cache.config))
     }
 
-    pub fn activity(&self) -> ActivityGuard {
-        self.activity.send_modify(|n| *n += 1);
-        ActivityGuard(self.activity.clone())
+    fn activity(&self) -> ActivityGuard {
+        self.activity.guard()
     }
 
     fn next_conn_id(&self) -> u64 {
@@ -68,7 +59,7 @@ impl Daemon {
     /// The one session object of an app, created on first use (the stored
     /// session is loaded lazily by the session itself).
     pub fn session(&self, key: AppKey, app: &crate::config::AppConfig) -> Arc<Session> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sessions = lock(&self.sessions);
         let s = sessions
             .entry(key.clone())
             .or_insert_with(|| Arc::new(Session::new(key, Arc::clone(&self.deps))));
@@ -77,12 +68,17 @@ impl Daemon {
     }
 
     pub fn sessions(&self) -> Vec<Arc<Session>> {
-        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.values().cloned().collect()
+        lock(&self.sessions).values().cloned().collect()
     }
 
-    pub fn deps(&self) -> &SessionDeps {
-        &self.deps
+    /// The keychain backend, for `status`.
+    pub fn store_status(&self) -> StoreStatus {
+        let info = self.deps.store.describe();
+        StoreStatus {
+            kind: info.kind.to_string(),
+            description: info.description,
+            persistent: info.persistent,
+        }
     }
 }
 
@@ -176,8 +172,8 @@ fn run_inner(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::UnixListener::from_std(bound.listener)?;
-        let deps = Arc::new(SessionDeps::new(&config, &paths)?);
-        let (activity, _) = watch::channel(0usize);
+        let activity = Activity::new();
+        let deps = Arc::new(SessionDeps::new(&config, activity.clone())?);
         let daemon = Arc::new(Daemon {
             paths: paths.clone(),
             config: Mutex::new(ConfigCache {

@@ -1,28 +1,34 @@
-//! Method → handler. Per-connection state is the bound app session.
+//! Request → handler: the one exhaustive dispatch.
+//!
+//! Every [`Request`] variant has its arm in [`dispatch`]; there is no
+//! fall-through, so a method added to the contract without a handler does
+//! not compile. Per-connection state is the bound app session.
 
-use super::session::{AppKey, Session};
+use super::events::Outbox;
+use super::session::{jwt_claims, AppKey, Session};
 use super::Daemon;
 use crate::codec::MAX_OUTBOUND;
-use crate::daemon::events::Outbox;
 use crate::protocol::{
-    self, decode_params, parse_request, reply_err, reply_ok, ErrorCode, HelloParams, Method,
-    RpcError, PROTOCOL_VERSION, VERSION,
+    parse_envelope, reply_err, reply_ok, AuthenticatedResult, Empty, ErrorCode, HelloParams,
+    HelloResult, Method, Origin, PingResult, Request, RpcError, Scope, StatusResult,
+    PROTOCOL_VERSION, VERSION,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use std::sync::Arc;
 
 pub struct Conn {
     pub id: u64,
-    pub origin: String,
+    pub origin: Origin,
     pub session: Option<Arc<Session>>,
     pub outbox: Outbox,
 }
 
 /// Sends a reply, replacing one above the browser's limit by an error.
-pub fn send_reply(outbox: &Outbox, id: &Value, result: Result<Value, RpcError>) {
-    let frame = match result {
+pub fn send_reply<T: Serialize>(outbox: &Outbox, id: &Value, result: Result<T, RpcError>) {
+    let frame = match &result {
         Ok(v) => reply_ok(id, v),
-        Err(e) => reply_err(id, &e),
+        Err(e) => reply_err(id, e),
     };
     let frame = if frame.len() > MAX_OUTBOUND {
         reply_err(
@@ -41,72 +47,148 @@ pub fn send_reply(outbox: &Outbox, id: &Value, result: Result<Value, RpcError>) 
     let _ = outbox.send(frame);
 }
 
-/// Handles one request frame. `hello` runs inline so that requests after it
-/// on the same connection see the binding (the host relies on this when it
-/// replays `hello` after a reconnect); everything else runs as its own task
-/// so a `signIn` waiting for the user does not block the connection.
+/// Handles one request frame: envelope, method, `hello` check, params, then
+/// [`dispatch`].
 pub async fn handle_frame(daemon: &Arc<Daemon>, conn: &mut Conn, frame: &[u8]) {
-    let req = match parse_request(frame) {
-        Ok(r) => r,
-        Err((id, err)) => return send_reply(&conn.outbox, &id, Err(err)),
+    let env = match parse_envelope(frame) {
+        Ok(e) => e,
+        Err((id, err)) => return send_reply::<()>(&conn.outbox, &id, Err(err)),
     };
-    let Some(method) = Method::parse(&req.method) else {
+    let Some(method) = Method::parse(&env.method) else {
         let err = RpcError::new(
             ErrorCode::MethodNotFound,
-            format!("unknown method {:?}", truncate(&req.method, 64)),
+            format!("unknown method {:?}", truncate(&env.method, 64)),
         );
-        return send_reply(&conn.outbox, &req.id, Err(err));
+        return send_reply::<()>(&conn.outbox, &env.id, Err(err));
     };
-    match method {
-        Method::Ping => send_reply(
-            &conn.outbox,
-            &req.id,
-            Ok(json!({"pong": true, "version": VERSION})),
+    // Unbound session methods are refused before their params are read.
+    let session = match (method.scope(), &conn.session) {
+        (Scope::Session, None) => {
+            let err = RpcError::new(
+                ErrorCode::HelloRequired,
+                format!("call \"hello\" with the app before {:?}", method.as_str()),
+            );
+            return send_reply::<()>(&conn.outbox, &env.id, Err(err));
+        }
+        (_, s) => s.clone(),
+    };
+    match Request::decode(method, &env.params) {
+        Ok(request) => dispatch(daemon, conn, session, env.id, request).await,
+        Err(err) => send_reply::<()>(&conn.outbox, &env.id, Err(err)),
+    }
+}
+
+/// Runs `handler` as its own task and replies when it ends, so a `signIn`
+/// waiting for the user does not block the connection.
+fn spawn_reply<T, F>(outbox: &Outbox, id: Value, handler: F)
+where
+    T: Serialize + Send + 'static,
+    F: std::future::Future<Output = Result<T, RpcError>> + Send + 'static,
+{
+    let outbox = outbox.clone();
+    tokio::spawn(async move {
+        let result = handler.await;
+        send_reply(&outbox, &id, result);
+    });
+}
+
+/// The one match over every request. `hello` runs inline so that requests
+/// after it on the same connection see the binding (the host relies on
+/// this when it replays `hello` after a reconnect); everything else that
+/// waits runs as its own task.
+async fn dispatch(
+    daemon: &Arc<Daemon>,
+    conn: &mut Conn,
+    session: Option<Arc<Session>>,
+    id: Value,
+    request: Request,
+) {
+    let out = conn.outbox.clone();
+    // Only `Scope::Session` methods reach the arms that use `s`, and the
+    // router refused those above when unbound.
+    let bound = move || {
+        session.ok_or_else(|| RpcError::new(ErrorCode::HelloRequired, "call \"hello\" first"))
+    };
+    macro_rules! on_session {
+        (|$s:ident| $body:expr) => {{
+            match bound() {
+                Ok($s) => spawn_reply(&out, id, async move { $body }),
+                Err(e) => send_reply::<()>(&out, &id, Err(e)),
+            }
+        }};
+    }
+    match request {
+        Request::Ping(_) => send_reply(
+            &out,
+            &id,
+            Ok(PingResult {
+                pong: true,
+                version: VERSION.into(),
+            }),
         ),
-        Method::Hello => {
-            let result = hello(daemon, conn, &req.params).await;
-            send_reply(&conn.outbox, &req.id, result);
+        Request::Hello(p) => {
+            let result = hello(daemon, conn, p).await;
+            send_reply(&out, &id, result);
         }
-        Method::Status => {
-            let daemon = Arc::clone(daemon);
-            let outbox = conn.outbox.clone();
-            let origin = conn.origin.clone();
-            tokio::spawn(async move {
-                let result = status(&daemon, &origin).await;
-                send_reply(&outbox, &req.id, result);
-            });
+        Request::Status(_) => {
+            let (daemon, origin) = (Arc::clone(daemon), conn.origin.clone());
+            spawn_reply(&out, id, async move { status(&daemon, &origin).await });
         }
-        Method::GetRefreshToken => send_reply(
-            &conn.outbox,
-            &req.id,
+        Request::GetRefreshToken(_) => send_reply::<()>(
+            &out,
+            &id,
             Err(RpcError::new(
                 ErrorCode::Forbidden,
                 "refresh tokens never leave the companion daemon",
             )),
         ),
-        _ => {
-            let Some(session) = conn.session.clone() else {
-                let err = RpcError::new(
-                    ErrorCode::HelloRequired,
-                    format!("call \"hello\" with the app before {:?}", req.method),
-                );
-                return send_reply(&conn.outbox, &req.id, Err(err));
-            };
-            let outbox = conn.outbox.clone();
-            let conn_id = conn.id;
-            let daemon = Arc::clone(daemon);
-            tokio::spawn(async move {
-                let result = session
-                    .handle(&daemon, method, &req.params, conn_id, &outbox)
-                    .await;
-                send_reply(&outbox, &req.id, result);
-            });
+        Request::SignIn(p) => {
+            let outbox = out.clone();
+            on_session!(|s| s.sign_in(p, outbox).await)
         }
+        Request::CancelSignIn(p) => {
+            on_session!(|s| Ok(s.cancel_sign_in(non_empty(&p.flow_id)).await))
+        }
+        Request::SignOut(_) => on_session!(|s| s.sign_out().await),
+        Request::IsAuthenticated(_) => on_session!(|s| Ok(AuthenticatedResult {
+            authenticated: s.is_authenticated().await?
+        })),
+        Request::GetIdToken(_) => on_session!(|s| s.id_token().await),
+        Request::GetIdTokenClaims(_) => on_session!(|s| s.id_token_claims().await),
+        Request::GetAccessToken(p) => on_session!(|s| {
+            s.access_token_result(non_empty(&p.resource), non_empty(&p.organization_id))
+                .await
+        }),
+        Request::GetAccessTokenClaims(p) => on_session!(|s| {
+            let (token, _) = s
+                .access_token(non_empty(&p.resource), non_empty(&p.organization_id))
+                .await?;
+            jwt_claims(&token)
+        }),
+        Request::GetOrganizationToken(p) => on_session!(|s| {
+            let org = require_org(&p.organization_id)?;
+            s.access_token_result(None, Some(org)).await
+        }),
+        Request::GetOrganizationTokenClaims(p) => on_session!(|s| {
+            let org = require_org(&p.organization_id)?;
+            let (token, _) = s.access_token(None, Some(org)).await?;
+            jwt_claims(&token)
+        }),
+        Request::FetchUserInfo(_) => on_session!(|s| s.user_info().await),
+        Request::ClearAccessToken(_) => on_session!(|s| {
+            s.clear_access_tokens().await;
+            Ok(Empty {})
+        }),
+        Request::ClearAllTokens(_) => on_session!(|s| s.clear_all().await.map(|()| Empty {})),
+        Request::GetOidcConfig(_) => on_session!(|s| s.oidc_config().await),
     }
 }
 
-async fn hello(daemon: &Arc<Daemon>, conn: &mut Conn, params: &Value) -> Result<Value, RpcError> {
-    let params: HelloParams = decode_params(params)?;
+async fn hello(
+    daemon: &Arc<Daemon>,
+    conn: &mut Conn,
+    params: HelloParams,
+) -> Result<HelloResult, RpcError> {
     let app = params.app;
     if app.endpoint.trim().is_empty() || app.app_id.trim().is_empty() {
         return Err(RpcError::new(
@@ -127,10 +209,10 @@ async fn hello(daemon: &Arc<Daemon>, conn: &mut Conn, params: &Value) -> Result<
                 "app {:?} at {} is not registered for {}; run `logto-companion install --endpoint {} --app-id {} {}`",
                 app.app_id,
                 app.endpoint,
-                describe_origin(&conn.origin),
+                conn.origin.describe(),
                 app.endpoint,
                 app.app_id,
-                install_flag(&conn.origin),
+                conn.origin.install_flag(),
             ),
         ));
     };
@@ -141,15 +223,14 @@ async fn hello(daemon: &Arc<Daemon>, conn: &mut Conn, params: &Value) -> Result<
         old.subscribers.remove(conn.id);
     }
     session.subscribers.add(conn.id, conn.outbox.clone());
-    let authenticated = session.is_authenticated().await?;
-    Ok(json!({
-        "protocol": PROTOCOL_VERSION,
-        "version": VERSION,
-        "authenticated": authenticated,
-    }))
+    Ok(HelloResult {
+        protocol: PROTOCOL_VERSION,
+        version: VERSION.into(),
+        authenticated: session.is_authenticated().await?,
+    })
 }
 
-async fn status(daemon: &Arc<Daemon>, origin: &str) -> Result<Value, RpcError> {
+async fn status(daemon: &Arc<Daemon>, origin: &Origin) -> Result<StatusResult, RpcError> {
     let config = daemon
         .config()
         .map_err(|e| RpcError::new(ErrorCode::InternalError, e.to_string()))?;
@@ -158,33 +239,26 @@ async fn status(daemon: &Arc<Daemon>, origin: &str) -> Result<Value, RpcError> {
         let session = daemon.session(AppKey::new(&app.endpoint, &app.app_id), app);
         apps.push(session.status().await);
     }
-    Ok(json!({
-        "version": VERSION,
-        "pid": std::process::id(),
-        "store": daemon.deps().store_description(),
-        "apps": apps,
-    }))
+    Ok(StatusResult {
+        version: VERSION.into(),
+        pid: std::process::id(),
+        store: daemon.store_status(),
+        apps,
+    })
 }
 
-fn describe_origin(origin: &str) -> String {
-    if origin == protocol::CLI_ORIGIN {
-        "the command line (allow_cli is false)".into()
-    } else {
-        format!("origin {origin}")
-    }
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.is_empty())
 }
 
-fn install_flag(origin: &str) -> String {
-    if let Some(id) = origin
-        .strip_prefix("chrome-extension://")
-        .map(|s| s.trim_end_matches('/'))
-    {
-        format!("--extension-id {id}")
-    } else if origin == protocol::CLI_ORIGIN {
-        "(without --no-cli)".into()
-    } else {
-        format!("--firefox-id {origin}")
+fn require_org(org: &str) -> Result<&str, RpcError> {
+    if org.is_empty() {
+        return Err(RpcError::new(
+            ErrorCode::InvalidParams,
+            "organizationId must not be empty",
+        ));
     }
+    Ok(org)
 }
 
 fn truncate(s: &str, max: usize) -> &str {

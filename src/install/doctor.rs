@@ -662,15 +662,16 @@ fn flatpak_may_spawn(env: &Env, app_id: &str) -> bool {
 fn check_daemon(r: &mut Report, paths: &Paths) {
     use crate::ipc::client::Client;
     use crate::ipc::IpcError;
+    use crate::protocol::{NoParams, Origin, PingResult, Request};
     let socket = paths.socket();
-    match Client::connect_existing(paths, crate::protocol::CLI_ORIGIN, "cli") {
-        Ok(mut c) => match c.call("ping", Value::Null) {
+    match Client::connect_existing(paths, &Origin::Cli, "cli") {
+        Ok(mut c) => match c.call::<PingResult>(&Request::Ping(NoParams)) {
             Ok(v) => r.ok(
                 "daemon",
                 format!(
                     "daemon answers on {} (version {})",
                     socket.display(),
-                    v["version"].as_str().unwrap_or("?")
+                    v.version
                 ),
             ),
             Err(e) => r.fail(

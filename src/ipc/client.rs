@@ -1,11 +1,15 @@
-//! A blocking client of the daemon, for the CLI (no async runtime on the
-//! `logto-companion token` path: scripts call it per request).
+//! A blocking, typed client of the daemon, for the CLI and `doctor` (no
+//! async runtime on the `logto-companion token` path: scripts call it per
+//! request).
 
 use super::{connect_or_start, IpcError, Stream};
 use crate::codec::{read_frame, write_frame, FrameError, MAX_OUTBOUND};
 use crate::paths::Paths;
-use crate::protocol::{Connect, ConnectInfo, ErrorCode, RpcError};
-use serde_json::{json, Value};
+use crate::protocol::{
+    request_frame, Connect, ConnectInfo, ErrorCode, Event, Incoming, Origin, Request, RpcError,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 pub struct Client {
     stream: Stream,
@@ -14,18 +18,18 @@ pub struct Client {
 
 impl Client {
     /// Connects (starting the daemon if needed) and presents `origin`.
-    pub fn connect(paths: &Paths, origin: &str, kind: &str) -> Result<Client, IpcError> {
+    pub fn connect(paths: &Paths, origin: &Origin, kind: &str) -> Result<Client, IpcError> {
         let stream = connect_or_start(paths)?;
         Self::handshake(stream, origin, kind)
     }
 
     /// Connects only if a daemon is already running.
-    pub fn connect_existing(paths: &Paths, origin: &str, kind: &str) -> Result<Client, IpcError> {
+    pub fn connect_existing(paths: &Paths, origin: &Origin, kind: &str) -> Result<Client, IpcError> {
         let stream = super::connect_existing(paths).map_err(IpcError::Connect)?;
         Self::handshake(stream, origin, kind)
     }
 
-    fn handshake(mut stream: Stream, origin: &str, kind: &str) -> Result<Client, IpcError> {
+    fn handshake(mut stream: Stream, origin: &Origin, kind: &str) -> Result<Client, IpcError> {
         let hello = Connect {
             connect: ConnectInfo {
                 origin: origin.to_string(),
@@ -38,10 +42,11 @@ impl Client {
             // The daemon may have refused us and closed before reading the
             // handshake (another uid): its reason is waiting to be read.
             if let Ok(Some(reply)) = read_frame(&mut stream, MAX_OUTBOUND) {
-                if let Ok(mut v) = serde_json::from_slice::<Value>(&reply) {
-                    if let Some(err) = v.get_mut("error") {
-                        return Err(IpcError::Refused(parse_error(err.take())));
-                    }
+                if let Ok(Incoming::Reply {
+                    error: Some(err), ..
+                }) = serde_json::from_slice(&reply)
+                {
+                    return Err(IpcError::Refused(err));
                 }
             }
             return Err(match e {
@@ -55,22 +60,21 @@ impl Client {
     /// Sends a request without waiting; returns its id. Requests on one
     /// connection are handled in order up to `hello`, so `hello` and the
     /// request after it can go out together (one round trip).
-    pub fn send(&mut self, method: &str, params: Value) -> Result<u64, RpcError> {
+    pub fn send(&mut self, request: &Request) -> Result<u64, RpcError> {
         let id = self.next_id;
         self.next_id += 1;
-        let frame = serde_json::to_vec(&json!({"id": id, "method": method, "params": params}))
-            .unwrap_or_default();
+        let frame = request_frame(&Value::from(id), request);
         write_frame(&mut self.stream, &frame, MAX_OUTBOUND).map_err(unavailable)?;
         Ok(id)
     }
 
-    /// Waits for the reply to `id`; events that arrive in the meantime go
-    /// to `on_event`.
-    pub fn wait_reply(
+    /// Waits for the reply to `id` and reads it as `R`; events that arrive
+    /// in the meantime go to `on_event`.
+    pub fn wait_reply<R: DeserializeOwned>(
         &mut self,
         id: u64,
-        mut on_event: impl FnMut(&str, &Value),
-    ) -> Result<Value, RpcError> {
+        mut on_event: impl FnMut(&Event),
+    ) -> Result<R, RpcError> {
         loop {
             let Some(frame) = read_frame(&mut self.stream, MAX_OUTBOUND).map_err(unavailable)?
             else {
@@ -79,49 +83,44 @@ impl Client {
                     "the companion daemon closed the connection",
                 ));
             };
-            let mut msg: Value = serde_json::from_slice(&frame).map_err(|e| {
-                RpcError::new(
-                    ErrorCode::InternalError,
-                    format!("bad frame from daemon: {e}"),
-                )
-            })?;
-            if let Some(name) = msg.get("event").and_then(Value::as_str) {
-                on_event(name, msg.get("data").unwrap_or(&Value::Null));
-                continue;
-            }
-            let reply_id = msg.get("id").cloned().unwrap_or(Value::Null);
+            let incoming: Incoming = serde_json::from_slice(&frame).map_err(bad_frame)?;
+            let (reply_id, result, error) = match incoming {
+                Incoming::Event(e) => {
+                    on_event(&e);
+                    continue;
+                }
+                Incoming::Reply { id, result, error } => (id, result, error),
+            };
+            // A connection-level error (refused peer, oversized frame)
+            // comes with a null id.
             if reply_id.is_null() {
-                // A connection-level error (e.g. refused peer, oversized frame).
-                if let Some(err) = msg.get_mut("error") {
-                    return Err(parse_error(err.take()));
+                if let Some(err) = error {
+                    return Err(err);
                 }
             }
-            if reply_id != json!(id) {
+            if reply_id != id {
                 continue;
             }
-            if let Some(err) = msg.get_mut("error") {
-                return Err(parse_error(err.take()));
+            if let Some(err) = error {
+                return Err(err);
             }
-            return Ok(msg
-                .get_mut("result")
-                .map(Value::take)
-                .unwrap_or(Value::Null));
+            return serde_json::from_value(result.unwrap_or(Value::Null)).map_err(bad_frame);
         }
     }
 
-    /// Sends one request and waits for its reply.
-    pub fn call_with_events(
+    /// Sends one request and waits for its reply, passing events on.
+    pub fn call_with_events<R: DeserializeOwned>(
         &mut self,
-        method: &str,
-        params: Value,
-        on_event: impl FnMut(&str, &Value),
-    ) -> Result<Value, RpcError> {
-        let id = self.send(method, params)?;
+        request: &Request,
+        on_event: impl FnMut(&Event),
+    ) -> Result<R, RpcError> {
+        let id = self.send(request)?;
         self.wait_reply(id, on_event)
     }
 
-    pub fn call(&mut self, method: &str, params: Value) -> Result<Value, RpcError> {
-        self.call_with_events(method, params, |_, _| {})
+    /// Sends one request and waits for its reply.
+    pub fn call<R: DeserializeOwned>(&mut self, request: &Request) -> Result<R, RpcError> {
+        self.call_with_events(request, |_| {})
     }
 }
 
@@ -132,19 +131,9 @@ fn unavailable(e: FrameError) -> RpcError {
     )
 }
 
-/// Turns an `error` member back into an [`RpcError`].
-pub fn parse_error(err: Value) -> RpcError {
-    let code = err
-        .get("code")
-        .and_then(Value::as_str)
-        .and_then(ErrorCode::from_code)
-        .unwrap_or(ErrorCode::InternalError);
-    let message = err
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown error")
-        .to_string();
-    let mut e = RpcError::new(code, message);
-    e.data = err.get("data").cloned();
-    e
+fn bad_frame(e: serde_json::Error) -> RpcError {
+    RpcError::new(
+        ErrorCode::InternalError,
+        format!("unexpected frame from the daemon: {e}"),
+    )
 }

@@ -1,0 +1,119 @@
+//! The session's view of the identity provider: the calls it makes, behind
+//! one small trait so the session's rules run against a fake provider in
+//! unit tests. [`Oidc`] (real HTTP, real validation) implements it.
+
+use crate::oidc::tokens::{self, TokenSet};
+use crate::oidc::{Oidc, OidcError, Provider};
+use crate::secret::Secret;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub type IdpResult<'a, T> = BoxFuture<'a, Result<T, OidcError>>;
+
+/// What the session needs for one code exchange.
+pub struct CodeExchange<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub code: &'a Secret,
+    pub pkce_verifier: &'a Secret,
+    pub nonce: &'a Secret,
+}
+
+pub trait Idp: Send + Sync {
+    /// The provider's metadata (cached by the implementation).
+    fn provider<'a>(&'a self, issuer: &'a str) -> IdpResult<'a, Arc<Provider>>;
+    /// Metadata already at hand, without a network call.
+    fn cached(&self, issuer: &str) -> Option<Arc<Provider>>;
+    /// Authorization code → tokens, the ID token validated (nonce included).
+    fn exchange_code<'a>(
+        &'a self,
+        provider: Arc<Provider>,
+        req: CodeExchange<'a>,
+    ) -> IdpResult<'a, TokenSet>;
+    /// One refresh-token grant, for a resource and/or organization.
+    fn refresh<'a>(
+        &'a self,
+        provider: Arc<Provider>,
+        client_id: &'a str,
+        refresh_token: &'a Secret,
+        resource: Option<&'a str>,
+        organization_id: Option<&'a str>,
+    ) -> IdpResult<'a, TokenSet>;
+    /// Revokes a refresh token (RFC 7009).
+    fn revoke<'a>(
+        &'a self,
+        provider: &'a Provider,
+        client_id: &'a str,
+        refresh_token: &'a Secret,
+    ) -> IdpResult<'a, ()>;
+    fn userinfo<'a>(&'a self, provider: &'a Provider, access_token: &'a Secret)
+        -> IdpResult<'a, Value>;
+}
+
+impl Idp for Oidc {
+    fn provider<'a>(&'a self, issuer: &'a str) -> IdpResult<'a, Arc<Provider>> {
+        Box::pin(Oidc::provider(self, issuer))
+    }
+
+    fn cached(&self, issuer: &str) -> Option<Arc<Provider>> {
+        Oidc::cached(self, issuer)
+    }
+
+    fn exchange_code<'a>(
+        &'a self,
+        provider: Arc<Provider>,
+        req: CodeExchange<'a>,
+    ) -> IdpResult<'a, TokenSet> {
+        Box::pin(tokens::exchange_code(
+            self,
+            provider,
+            req.client_id,
+            req.redirect_uri,
+            req.code,
+            req.pkce_verifier,
+            req.nonce,
+        ))
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        provider: Arc<Provider>,
+        client_id: &'a str,
+        refresh_token: &'a Secret,
+        resource: Option<&'a str>,
+        organization_id: Option<&'a str>,
+    ) -> IdpResult<'a, TokenSet> {
+        Box::pin(tokens::refresh(
+            self,
+            provider,
+            client_id,
+            refresh_token,
+            resource,
+            organization_id,
+        ))
+    }
+
+    fn revoke<'a>(
+        &'a self,
+        provider: &'a Provider,
+        client_id: &'a str,
+        refresh_token: &'a Secret,
+    ) -> IdpResult<'a, ()> {
+        Box::pin(tokens::revoke(
+            self,
+            provider,
+            client_id,
+            refresh_token,
+            "refresh_token",
+        ))
+    }
+
+    fn userinfo<'a>(
+        &'a self,
+        provider: &'a Provider,
+        access_token: &'a Secret,
+    ) -> IdpResult<'a, Value> {
+        Box::pin(tokens::userinfo(self, provider, access_token))
+    }
+}
