@@ -7,7 +7,8 @@
 //! Baselines: `examples/echo_host.rs` (a bare host answering on the same
 //! stdio framing) and a trivial process start (`/bin/true`).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
+#[allow(dead_code)] // the bench uses a few of the suites' helpers
 mod common;
 
 use common::session::{setup, API};

@@ -499,7 +499,10 @@ fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCode
                     _ => "userinfo (no resource)".to_string(),
                 };
                 if t.expires_at > now {
-                    println!("  access token for {what}: expires in {}s", t.expires_at - now);
+                    println!(
+                        "  access token for {what}: expires in {}s",
+                        t.expires_at - now
+                    );
                 } else {
                     println!("  access token for {what}: expired (refreshed on next use)");
                 }

@@ -225,8 +225,12 @@ mod tests {
             .unwrap();
         assert!(app.allow_cli);
         let origin = |s: &str| s.parse::<Origin>().unwrap();
-        assert!(app.allows_origin(&origin("chrome-extension://abcdefghijklmnopabcdefghijklmnop/")));
-        assert!(!app.allows_origin(&origin("chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba/")));
+        assert!(app.allows_origin(&origin(
+            "chrome-extension://abcdefghijklmnopabcdefghijklmnop/"
+        )));
+        assert!(!app.allows_origin(&origin(
+            "chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba/"
+        )));
         assert!(app.allows_origin(&Origin::Cli));
     }
 

@@ -48,24 +48,23 @@ pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, conn_id: u64) {
         }
     });
 
-    let origin = match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame_async(&mut rd, max_frame))
-        .await
-    {
-        Ok(Ok(Some(frame))) => match handshake_origin(&frame) {
-            Ok(origin) => origin,
-            Err(err) => {
-                let _ = tx.send(reply_err(&Value::Null, &err));
+    let origin =
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame_async(&mut rd, max_frame)).await {
+            Ok(Ok(Some(frame))) => match handshake_origin(&frame) {
+                Ok(origin) => origin,
+                Err(err) => {
+                    let _ = tx.send(reply_err(&Value::Null, &err));
+                    drop(tx);
+                    let _ = writer.await;
+                    return;
+                }
+            },
+            _ => {
                 drop(tx);
                 let _ = writer.await;
                 return;
             }
-        },
-        _ => {
-            drop(tx);
-            let _ = writer.await;
-            return;
-        }
-    };
+        };
     tracing::debug!(conn_id, origin = %origin, "client connected");
 
     let mut conn = Conn {

@@ -24,7 +24,11 @@ impl Client {
     }
 
     /// Connects only if a daemon is already running.
-    pub fn connect_existing(paths: &Paths, origin: &Origin, kind: &str) -> Result<Client, IpcError> {
+    pub fn connect_existing(
+        paths: &Paths,
+        origin: &Origin,
+        kind: &str,
+    ) -> Result<Client, IpcError> {
         let stream = super::connect_existing(paths).map_err(IpcError::Connect)?;
         Self::handshake(stream, origin, kind)
     }

@@ -159,7 +159,8 @@ mod tests {
 
     #[test]
     fn an_error_reads_back_from_its_json() {
-        let e = RpcError::new(ErrorCode::IdpError, "no").with_data(serde_json::json!({"error": "x"}));
+        let e =
+            RpcError::new(ErrorCode::IdpError, "no").with_data(serde_json::json!({"error": "x"}));
         let back: RpcError = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
         assert_eq!(back, e);
         let unknown: RpcError =

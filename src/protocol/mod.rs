@@ -52,7 +52,10 @@ pub fn parse_envelope(frame: &[u8]) -> Result<Envelope, (Value, RpcError)> {
     let value: Value = serde_json::from_slice(frame)
         .map_err(|e| invalid(Value::Null, format!("frame is not valid JSON: {e}")))?;
     let Value::Object(mut obj) = value else {
-        return Err(invalid(Value::Null, "a request must be a JSON object".into()));
+        return Err(invalid(
+            Value::Null,
+            "a request must be a JSON object".into(),
+        ));
     };
     let id = match obj.remove("id") {
         Some(id @ (Value::String(_) | Value::Number(_))) => id,
@@ -223,13 +226,18 @@ mod tests {
 
     #[test]
     fn incoming_frames_tell_events_from_replies() {
-        let ev: Incoming =
-            serde_json::from_value(json!({"event": "signInFinished", "data": {"flowId": "f", "ok": true}}))
-                .unwrap();
-        assert!(matches!(ev, Incoming::Event(Event::SignInFinished { ok: true, .. })));
-        let rep: Incoming =
-            serde_json::from_value(json!({"id": 2, "error": {"code": "forbidden", "message": "no"}}))
-                .unwrap();
+        let ev: Incoming = serde_json::from_value(
+            json!({"event": "signInFinished", "data": {"flowId": "f", "ok": true}}),
+        )
+        .unwrap();
+        assert!(matches!(
+            ev,
+            Incoming::Event(Event::SignInFinished { ok: true, .. })
+        ));
+        let rep: Incoming = serde_json::from_value(
+            json!({"id": 2, "error": {"code": "forbidden", "message": "no"}}),
+        )
+        .unwrap();
         let Incoming::Reply { id, error, result } = rep else {
             panic!()
         };

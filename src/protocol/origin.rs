@@ -33,8 +33,7 @@ impl Origin {
 
     /// A Firefox add-on id: an email-like string or a `{GUID}`.
     pub fn is_firefox_id(id: &str) -> bool {
-        if id.is_empty() || id.len() > 255 || id.chars().any(|c| c.is_whitespace() || c == '/')
-        {
+        if id.is_empty() || id.len() > 255 || id.chars().any(|c| c.is_whitespace() || c == '/') {
             return false;
         }
         if let Some(inner) = id.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
@@ -115,7 +114,9 @@ mod tests {
         }
         // Chrome passes the trailing slash; a hand-typed one may not.
         assert_eq!(
-            format!("chrome-extension://{ID}").parse::<Origin>().unwrap(),
+            format!("chrome-extension://{ID}")
+                .parse::<Origin>()
+                .unwrap(),
             Origin::Chromium(ID.into())
         );
     }
@@ -140,7 +141,10 @@ mod tests {
             Origin::Chromium(ID.into()).install_flag(),
             format!("--extension-id {ID}")
         );
-        assert_eq!(Origin::Firefox("a@b".into()).install_flag(), "--firefox-id a@b");
+        assert_eq!(
+            Origin::Firefox("a@b".into()).install_flag(),
+            "--firefox-id a@b"
+        );
         assert!(Origin::Cli.describe().contains("allow_cli"));
     }
 }

@@ -343,7 +343,10 @@ mod tests {
     fn sign_in_and_sign_out_take_the_sdks_bare_string_form() {
         let r = Request::decode(Method::SignIn, &json!("https://x.chromiumapp.org/")).unwrap();
         let Request::SignIn(p) = r else { panic!() };
-        assert_eq!(p.redirect_uri.as_deref(), Some("https://x.chromiumapp.org/"));
+        assert_eq!(
+            p.redirect_uri.as_deref(),
+            Some("https://x.chromiumapp.org/")
+        );
         let r = Request::decode(Method::SignOut, &json!("https://after")).unwrap();
         assert_eq!(
             r,

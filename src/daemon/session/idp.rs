@@ -47,8 +47,11 @@ pub trait Idp: Send + Sync {
         client_id: &'a str,
         refresh_token: &'a Secret,
     ) -> IdpResult<'a, ()>;
-    fn userinfo<'a>(&'a self, provider: &'a Provider, access_token: &'a Secret)
-        -> IdpResult<'a, Value>;
+    fn userinfo<'a>(
+        &'a self,
+        provider: &'a Provider,
+        access_token: &'a Secret,
+    ) -> IdpResult<'a, Value>;
 }
 
 impl Idp for Oidc {

@@ -49,10 +49,12 @@ impl Session {
         };
         let cleared = self.clear(&mut st).await;
         // Only what discovery advertises: no invented Logto path.
-        let end_session = provider
-            .as_ref()
-            .ok()
-            .and_then(|p| p.metadata.additional_metadata().end_session_endpoint.clone());
+        let end_session = provider.as_ref().ok().and_then(|p| {
+            p.metadata
+                .additional_metadata()
+                .end_session_endpoint
+                .clone()
+        });
         let end_session_url = match end_session {
             None => None,
             Some(endpoint) => {

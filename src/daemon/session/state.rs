@@ -66,7 +66,11 @@ impl Session {
         let (endpoint, app_id) = (self.key.endpoint.clone(), self.key.app_id.clone());
         tokio::task::spawn_blocking(move || op(store.as_ref(), &endpoint, &app_id))
             .await
-            .unwrap_or_else(|e| Err(StoreError::Unavailable(format!("keychain task failed: {e}"))))
+            .unwrap_or_else(|e| {
+                Err(StoreError::Unavailable(format!(
+                    "keychain task failed: {e}"
+                )))
+            })
     }
 
     /// Loads the stored session on first use; retries a failed save.
@@ -125,7 +129,11 @@ impl Session {
     /// record stays in memory (the old refresh token is already spent at
     /// the IdP), is saved again on the next request, and the caller gets
     /// `keychain_unavailable`.
-    pub(super) async fn persist(&self, st: &mut State, record: StoredSession) -> Result<(), RpcError> {
+    pub(super) async fn persist(
+        &self,
+        st: &mut State,
+        record: StoredSession,
+    ) -> Result<(), RpcError> {
         let to_save = record.clone();
         let saved = self.store_op(move |s, e, a| s.save(e, a, &to_save)).await;
         st.record = Some(record);

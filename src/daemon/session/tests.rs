@@ -289,12 +289,20 @@ async fn a_refresh_that_outlives_its_caller_is_still_cached_and_saved() {
     *lock(&f.idp.delay) = Duration::from_secs(5);
     let err = f.session.access_token(None, None).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NetworkError);
-    assert!(err.message.contains("goes on in the background"), "{}", err.message);
+    assert!(
+        err.message.contains("goes on in the background"),
+        "{}",
+        err.message
+    );
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(f.stored_refresh_token().as_deref(), Some("rt-1"));
     let (token, _) = f.session.access_token(None, None).await.unwrap();
     assert_eq!(token.expose(), "at-1");
-    assert_eq!(f.idp.grants(), 1, "the late result was used, not a new grant");
+    assert_eq!(
+        f.idp.grants(),
+        1,
+        "the late result was used, not a new grant"
+    );
 }
 
 #[tokio::test]
@@ -340,7 +348,10 @@ async fn a_short_lived_token_gets_a_quarter_of_its_lifetime_as_margin() {
 #[tokio::test]
 async fn a_dead_grant_clears_the_session_and_tells_every_connection() {
     let f = Fixture::signed_out();
-    f.store.inner.save(ENDPOINT, APP, &record("rt-revoked")).unwrap();
+    f.store
+        .inner
+        .save(ENDPOINT, APP, &record("rt-revoked"))
+        .unwrap();
     let mut events = f.subscribe();
     let err = f.session.access_token(None, None).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NotAuthenticated);
@@ -406,18 +417,25 @@ async fn a_joining_sign_in_gets_the_same_flow_and_cancel_ends_it_for_all() {
         .unwrap()
         .port()
         .unwrap();
-    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok());
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_ok());
 
     let other = f.session.cancel_sign_in(Some("not-this-flow")).await;
     assert!(!other.cancelled);
     let done = f.session.cancel_sign_in(Some(&flow_id)).await;
     assert!(done.cancelled);
     assert!(
-        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
         "the loopback port is closed before cancelSignIn answers"
     );
     for task in [task_a, task_b] {
-        assert_eq!(task.await.unwrap().unwrap_err().code, ErrorCode::UserCancelled);
+        assert_eq!(
+            task.await.unwrap().unwrap_err().code,
+            ErrorCode::UserCancelled
+        );
     }
     for rx in [&mut a, &mut b] {
         assert_eq!(
@@ -428,14 +446,20 @@ async fn a_joining_sign_in_gets_the_same_flow_and_cancel_ends_it_for_all() {
             }
         );
     }
-    assert!(!f.session.cancel_sign_in(None).await.cancelled, "nothing left to cancel");
+    assert!(
+        !f.session.cancel_sign_in(None).await.cancelled,
+        "nothing left to cancel"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_unfinished_sign_in_times_out_as_user_cancelled() {
     let f = Fixture::signed_out();
     let (mut rx, task) = start_sign_in(&f);
-    assert!(matches!(next_event(&mut rx).await, Event::SignInStarted { .. }));
+    assert!(matches!(
+        next_event(&mut rx).await,
+        Event::SignInStarted { .. }
+    ));
     let err = task.await.unwrap().unwrap_err();
     assert_eq!(err.code, ErrorCode::UserCancelled);
 }
@@ -451,7 +475,9 @@ async fn a_sign_in_completed_through_the_loopback_is_saved_and_announced() {
     };
     let redirect = url::Url::parse(&query(&url, "redirect_uri")).unwrap();
     let port = redirect.port().unwrap();
-    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     let path = format!(
         "/callback?code=the-code&state={}&iss={}",
         query(&url, "state"),

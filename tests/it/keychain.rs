@@ -10,10 +10,9 @@
 //! - The keyutils test runs its hosts (and so the daemons) in one named
 //!   session keyring of their own (`keyctl session <name>`).
 
-mod common;
-use common::idp::PHONE;
-use common::session::*;
-use common::*;
+use crate::common::idp::PHONE;
+use crate::common::session::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -31,7 +30,11 @@ fn in_keyring(test: &str) -> bool {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring");
     let out = Command::new(&script)
         .arg(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture"])
+        .args([
+            format!("{}::{test}", module_path!().trim_start_matches("it::")).as_str(),
+            "--exact",
+            "--nocapture",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -2,8 +2,7 @@
 //! binary, argv = the extension origin, frames on stdin/stdout, an isolated
 //! HOME.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! The Logto-like test IdP (`tests/idp`, npm oidc-provider) as a child
 //! process, with its in-process Twilio stand-in, its test API, and the HTTP
 //! driver that completes a phone sign-in like a browser.
-#![allow(dead_code)]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,12 +17,12 @@ pub fn idp_dir() -> PathBuf {
 
 pub struct Idp {
     child: Child,
-    pub ready: Value,
     pub endpoint: String,
     pub issuer: String,
     pub port: u16,
     pub twilio: String,
-    config_path: Option<tempfile::NamedTempFile>,
+    /// Kept alive while the IdP runs: it reads its config from there.
+    _config_file: Option<tempfile::NamedTempFile>,
     /// Everything the IdP printed on stderr (collected for leak scans).
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
@@ -94,8 +93,7 @@ impl Idp {
             issuer: ready["issuer"].as_str().unwrap().to_string(),
             port: ready["port"].as_u64().unwrap() as u16,
             twilio: ready["twilio"].as_str().unwrap_or("").to_string(),
-            ready,
-            config_path,
+            _config_file: config_path,
             stderr: stderr_buf,
         }
     }

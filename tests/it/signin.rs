@@ -2,10 +2,9 @@
 //! processes as Chrome would, the Logto-like IdP (npm oidc-provider) with its
 //! Twilio stand-in, and the phone sign-in completed over HTTP like a browser.
 
-mod common;
-use common::idp::{http_raw, query_param, Idp, PHONE};
-use common::session::*;
-use common::*;
+use crate::common::idp::{http_raw, query_param, Idp, PHONE};
+use crate::common::session::*;
+use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 

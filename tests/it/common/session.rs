@@ -1,6 +1,5 @@
 //! A signed-in-able setup: an isolated user with the test app registered
 //! against a fresh test IdP, and the phone sign-in driven over HTTP.
-#![allow(dead_code)]
 
 use super::idp::{Idp, PHONE};
 use super::*;

@@ -1,10 +1,9 @@
 //! The command line shares the browsers' session: the real binary's
 //! `status`, `sign-in`, `token`, `sign-out` against the test IdP.
 
-mod common;
-use common::idp::PHONE;
-use common::session::*;
-use common::*;
+use crate::common::idp::PHONE;
+use crate::common::session::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};

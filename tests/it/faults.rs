@@ -2,10 +2,9 @@
 //! that hangs, a grant revoked at the IdP, a loopback callback under attack.
 //! Counts go to the suite's fault report.
 
-mod common;
-use common::idp::{http_raw, PHONE};
-use common::session::*;
-use common::*;
+use crate::common::idp::{http_raw, PHONE};
+use crate::common::session::*;
+use crate::common::*;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -1,8 +1,7 @@
 //! `install`, `uninstall` and `doctor` with the real binary, an isolated
 //! HOME/XDG and a scratch root for system paths (never the real /etc).
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -1,14 +1,14 @@
 //! Test harness: an isolated user (HOME, XDG_*), the real binary started the
 //! way a browser starts it, and frame helpers with timeouts so no test hangs.
-#![allow(dead_code)]
 
 pub mod idp;
 pub mod session;
 
+use logto_companion::codec::{read_frame, write_frame};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -205,14 +205,9 @@ impl Host {
         let mut stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || loop {
-            let mut len = [0u8; 4];
-            if stdout.read_exact(&mut len).is_err() {
+            let Ok(Some(body)) = read_frame(&mut stdout, usize::MAX) else {
                 return;
-            }
-            let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
-            if stdout.read_exact(&mut body).is_err() {
-                return;
-            }
+            };
             let v: Value =
                 serde_json::from_slice(&body).expect("host wrote a non-JSON frame to stdout");
             if tx.send(v).is_err() {
@@ -236,9 +231,9 @@ impl Host {
     }
 
     pub fn send_frame(&mut self, body: &[u8]) {
-        let mut buf = (body.len() as u32).to_ne_bytes().to_vec();
-        buf.extend_from_slice(body);
-        self.send_raw(&buf);
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        write_frame(stdin, body, usize::MAX).unwrap();
+        stdin.flush().unwrap();
     }
 
     pub fn send(&mut self, v: &Value) {
@@ -252,11 +247,6 @@ impl Host {
     /// Next frame of any kind.
     pub fn recv_timeout(&mut self, t: Duration) -> Option<Value> {
         self.frames.recv_timeout(t).ok()
-    }
-
-    pub fn recv(&mut self) -> Value {
-        self.recv_timeout(REPLY_TIMEOUT)
-            .expect("no frame from host in time")
     }
 
     /// Next frame that is a reply (events are collected in `events`).
@@ -369,10 +359,6 @@ pub fn wait_until(t: Duration, mut f: impl FnMut() -> bool) -> bool {
 
 pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
-}
-
-pub fn exists(p: &Path) -> bool {
-    p.exists()
 }
 
 /// Adds counts to the suite's fault report (`target/fault-report/*.json`),
