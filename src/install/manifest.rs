@@ -71,15 +71,7 @@ impl Manifest {
 
     /// Adds `ids` (keeping what is there); returns the ones it added.
     pub fn add_ids(&mut self, family: Family, ids: &[String]) -> Vec<String> {
-        let list = self.ids_mut(family);
-        let mut added = Vec::new();
-        for id in ids {
-            if !list.contains(id) {
-                list.push(id.clone());
-                added.push(id.clone());
-            }
-        }
-        added
+        super::add_missing(self.ids_mut(family), ids)
     }
 
     pub fn remove_ids(&mut self, family: Family, ids: &[String]) {
