@@ -149,7 +149,6 @@ impl Filter {
 /// Undoes the items `filter` selects; the rest stay in `record`. Returns
 /// one line per action.
 pub fn undo(record: &mut Record, filter: &Filter) -> anyhow::Result<Vec<String>> {
-    let mut lines = Vec::new();
     let (removed, mut remaining): (Vec<Item>, Vec<Item>) = std::mem::take(&mut record.items)
         .into_iter()
         .partition(|i| filter.matches(i));
@@ -157,38 +156,38 @@ pub fn undo(record: &mut Record, filter: &Filter) -> anyhow::Result<Vec<String>>
     for i in &removed {
         push_unique(&mut resources, i.what.resource());
     }
-    let mut dirs = Vec::new();
+    let mut done = Done::default();
     let mut result = Ok(());
     for res in &resources {
         let rm: Vec<&Item> = removed
             .iter()
             .filter(|i| &i.what.resource() == res)
             .collect();
-        let mut rest: Vec<&mut Item> = remaining
-            .iter_mut()
-            .filter(|i| &i.what.resource() == res)
-            .collect();
-        let owner = rm.iter().find_map(|i| i.owner.clone());
-        let r = match &rm[0].what {
-            What::Manifest { path, family, .. } => {
-                undo_manifest(path, *family, &rm, &mut rest, owner, &mut dirs, &mut lines)
-            }
-            What::File { path } => undo_file(path, &mut rest, owner, &mut dirs, &mut lines),
-            What::Registry { key, value } => {
-                undo_registry(key, value, &mut rest, owner, &mut lines)
-            }
-            What::Config { path, .. } => {
-                undo_config(path, &rm, &mut rest, owner, &mut dirs, &mut lines)
-            }
+        let mut shared = Shared {
+            owner: rm.iter().find_map(|i| i.owner.clone()),
+            rm,
+            rest: remaining
+                .iter_mut()
+                .filter(|i| &i.what.resource() == res)
+                .collect(),
         };
+        let r = match &shared.rm[0].what {
+            What::Manifest { path, family, .. } => {
+                undo_manifest(path, *family, &mut shared, &mut done)
+            }
+            What::File { path } => undo_file(path, &mut shared, &mut done),
+            What::Registry { key, value } => undo_registry(key, value, &mut shared, &mut done),
+            What::Config { path, .. } => undo_config(path, &mut shared, &mut done),
+        };
+        let rm = shared.rm;
         if let Err(e) = r {
             // Keep what could not be undone in the record, to retry.
             remaining.extend(rm.into_iter().cloned());
-            lines.push(format!("failed: {e:#}"));
+            done.lines.push(format!("failed: {e:#}"));
             result = Err(e);
         }
     }
-    for d in fsx::remove_empty_dirs(&dirs) {
+    for d in fsx::remove_empty_dirs(&done.dirs) {
         // Still holds something of ours: whoever lives there owns it now.
         if let Some(o) = remaining
             .iter_mut()
@@ -199,30 +198,64 @@ pub fn undo(record: &mut Record, filter: &Filter) -> anyhow::Result<Vec<String>>
         }
     }
     record.items = remaining;
-    result.map(|()| lines)
+    result.map(|()| done.lines)
 }
 
-fn hand_over(owner: Option<Owner>, rest: &mut [&mut Item]) {
-    let Some(o) = owner else { return };
-    if rest.iter().any(|i| i.owner.is_some()) {
-        return;
+/// One resource (file, registry key, config entry) being undone.
+struct Shared<'a, 'b> {
+    /// The items that go.
+    rm: Vec<&'a Item>,
+    /// Other installs' items on the same resource, which stay.
+    rest: Vec<&'b mut Item>,
+    /// The ownership the going items held, if any.
+    owner: Option<Owner>,
+}
+
+impl Shared<'_, '_> {
+    /// Whether other installs still use the resource; if so, one of them
+    /// takes over the ownership (unless one already has it).
+    fn kept_by_others(&mut self) -> bool {
+        if self.rest.is_empty() {
+            return false;
+        }
+        if let Some(o) = self.owner.take() {
+            if !self.rest.iter().any(|i| i.owner.is_some()) {
+                self.rest[0].owner = Some(o);
+            }
+        }
+        true
     }
-    if let Some(first) = rest.first_mut() {
-        first.owner = Some(o);
+}
+
+/// What undoing did: a line per action, and the folders made for what was
+/// removed (removed too when empty, at the end).
+#[derive(Default)]
+struct Done {
+    lines: Vec<String>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Done {
+    fn say(&mut self, line: String) {
+        self.lines.push(line);
+    }
+
+    /// Removes a file we created; the folders made for it may go too.
+    fn remove(&mut self, path: &Path, owner: Owner) -> anyhow::Result<()> {
+        fsx::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+        self.dirs.extend(owner.created_dirs);
+        Ok(())
     }
 }
 
 fn undo_manifest(
     path: &Path,
     family: Family,
-    rm: &[&Item],
-    rest: &mut [&mut Item],
-    owner: Option<Owner>,
-    dirs: &mut Vec<PathBuf>,
-    lines: &mut Vec<String>,
+    s: &mut Shared,
+    done: &mut Done,
 ) -> anyhow::Result<()> {
     let mut ours: Vec<String> = Vec::new();
-    for i in rm {
+    for i in &s.rm {
         if let What::Manifest { added, .. } = &i.what {
             union(&mut ours, added);
         }
@@ -230,14 +263,14 @@ fn undo_manifest(
     // Ids another remaining app also wants stay, and become "added" by it.
     let mut to_remove = Vec::new();
     for id in ours {
-        let keeper = rest.iter_mut().find(|i| match &i.what {
+        let keeper = s.rest.iter_mut().find(|i| match &i.what {
             What::Manifest { ids, .. } => ids.contains(&id),
             _ => false,
         });
         match keeper {
             Some(k) => {
                 if let What::Manifest { added, .. } = &mut k.what {
-                    union(added, std::slice::from_ref(&id));
+                    push_unique(added, id);
                 }
             }
             None => to_remove.push(id),
@@ -248,13 +281,12 @@ fn undo_manifest(
         write_atomic(path, m.to_text().as_bytes(), 0o644)
             .with_context(|| format!("cannot write {}", path.display()))
     };
-    if !rest.is_empty() {
-        hand_over(owner, rest);
+    if s.kept_by_others() {
         if let Some(Ok(mut m)) = text.as_deref().map(Manifest::parse) {
             if !to_remove.is_empty() {
                 m.remove_ids(family, &to_remove);
                 write(&m)?;
-                lines.push(format!(
+                done.say(format!(
                     "updated {} (removed {}; other apps still use it)",
                     path.display(),
                     to_remove.join(", ")
@@ -264,32 +296,30 @@ fn undo_manifest(
         return Ok(());
     }
     let Some(text) = text else {
-        lines.push(format!("already gone: {}", path.display()));
-        if let Some(o) = owner.filter(|o| o.created) {
-            dirs.extend(o.created_dirs);
+        done.say(format!("already gone: {}", path.display()));
+        if let Some(o) = s.owner.take().filter(|o| o.created) {
+            done.dirs.extend(o.created_dirs);
         }
         return Ok(());
     };
-    match owner {
+    match s.owner.take() {
         Some(o) if o.created => match Manifest::parse(&text) {
             Ok(mut m) => {
                 m.remove_ids(family, &to_remove);
                 if m.ids(Family::Chromium).is_empty() && m.ids(Family::Firefox).is_empty() {
-                    remove_file(path)?;
-                    dirs.extend(o.created_dirs);
-                    lines.push(format!("removed {}", path.display()));
+                    done.remove(path, o)?;
+                    done.say(format!("removed {}", path.display()));
                 } else {
                     write(&m)?;
-                    lines.push(format!(
+                    done.say(format!(
                         "updated {} (removed our ids; it lists others added since)",
                         path.display()
                     ));
                 }
             }
             Err(_) => {
-                remove_file(path)?;
-                dirs.extend(o.created_dirs);
-                lines.push(format!(
+                done.remove(path, o)?;
+                done.say(format!(
                     "removed {} (it was no longer valid JSON)",
                     path.display()
                 ));
@@ -309,7 +339,7 @@ fn undo_manifest(
                 }
                 _ => write_atomic(path, original.as_bytes(), 0o644)?,
             }
-            lines.push(format!(
+            done.say(format!(
                 "restored {} as it was before install",
                 path.display()
             ));
@@ -318,94 +348,68 @@ fn undo_manifest(
             if let Ok(mut m) = Manifest::parse(&text) {
                 m.remove_ids(family, &to_remove);
                 write(&m)?;
-                lines.push(format!("updated {}", path.display()));
+                done.say(format!("updated {}", path.display()));
             }
         }
     }
     Ok(())
 }
 
-fn remove_file(path: &Path) -> anyhow::Result<()> {
-    fsx::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
-}
-
-fn undo_file(
-    path: &Path,
-    rest: &mut [&mut Item],
-    owner: Option<Owner>,
-    dirs: &mut Vec<PathBuf>,
-    lines: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    if !rest.is_empty() {
-        hand_over(owner, rest);
+fn undo_file(path: &Path, s: &mut Shared, done: &mut Done) -> anyhow::Result<()> {
+    if s.kept_by_others() {
         return Ok(());
     }
-    match owner {
+    match s.owner.take() {
         Some(o) if !o.created => {
             write_atomic(path, o.original.unwrap_or_default().as_bytes(), 0o755)?;
-            lines.push(format!("restored {}", path.display()));
+            done.say(format!("restored {}", path.display()));
         }
         Some(o) => {
-            remove_file(path)?;
-            dirs.extend(o.created_dirs);
-            lines.push(format!("removed {}", path.display()));
+            done.remove(path, o)?;
+            done.say(format!("removed {}", path.display()));
         }
         None => {}
     }
     Ok(())
 }
 
-fn undo_registry(
-    key: &str,
-    value: &str,
-    rest: &mut [&mut Item],
-    owner: Option<Owner>,
-    lines: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    if !rest.is_empty() {
-        hand_over(owner, rest);
+fn undo_registry(key: &str, value: &str, s: &mut Shared, done: &mut Done) -> anyhow::Result<()> {
+    if s.kept_by_others() {
         return Ok(());
     }
     let current = registry::query_default(key)?;
     if current.as_ref().and_then(|c| c.as_deref()) != Some(value) {
-        lines.push(format!(
+        done.say(format!(
             "left {key}: it no longer points at {value} (changed by someone else)"
         ));
         return Ok(());
     }
-    match owner {
+    match s.owner.take() {
         Some(o) if o.created => {
             registry::delete_key(key)?;
-            lines.push(format!("deleted {key}"));
+            done.say(format!("deleted {key}"));
         }
         Some(Owner {
             original: Some(prev),
             ..
         }) => {
             registry::set_default(key, &prev)?;
-            lines.push(format!("restored {key} = {prev}"));
+            done.say(format!("restored {key} = {prev}"));
         }
         _ => {}
     }
     Ok(())
 }
 
-fn undo_config(
-    path: &Path,
-    rm: &[&Item],
-    rest: &mut [&mut Item],
-    owner: Option<Owner>,
-    dirs: &mut Vec<PathBuf>,
-    lines: &mut Vec<String>,
-) -> anyhow::Result<()> {
+fn undo_config(path: &Path, s: &mut Shared, done: &mut Done) -> anyhow::Result<()> {
     let loaded = Config::load(path)?;
     let mut cfg = loaded.clone();
-    for item in rm.iter().rev() {
+    for item in s.rm.iter().rev() {
         let What::Config { change, .. } = &item.what else {
             continue;
         };
         // The same app installed in the other scope keeps the entry.
-        if let Some(keeper) = rest.iter_mut().find(|r| {
+        if let Some(keeper) = s.rest.iter_mut().find(|r| {
             r.app_id == item.app_id
                 && normalize_endpoint(&r.endpoint) == normalize_endpoint(&item.endpoint)
         }) {
@@ -419,7 +423,7 @@ fn undo_config(
             .iter()
             .position(|a| a.matches(&item.endpoint, &item.app_id))
         else {
-            lines.push(format!(
+            done.say(format!(
                 "app {} was already gone from {}",
                 item.app_id,
                 path.display()
@@ -428,7 +432,7 @@ fn undo_config(
         };
         if change.created_app {
             cfg.apps.remove(idx);
-            lines.push(format!(
+            done.say(format!(
                 "unregistered app {} from {}",
                 item.app_id,
                 path.display()
@@ -436,24 +440,20 @@ fn undo_config(
             continue;
         }
         change.revert(&mut cfg.apps[idx]);
-        lines.push(format!(
+        done.say(format!(
             "reverted install's changes to app {} in {}",
             item.app_id,
             path.display()
         ));
     }
-    if !rest.is_empty() {
-        hand_over(owner, rest);
+    if s.kept_by_others() {
         if cfg != loaded {
             cfg.save(path)?;
         }
         return Ok(());
     }
-    match owner {
-        Some(o) if o.created && cfg == Config::default() => {
-            remove_file(path)?;
-            dirs.extend(o.created_dirs);
-        }
+    match s.owner.take() {
+        Some(o) if o.created && cfg == Config::default() => done.remove(path, o)?,
         Some(Owner {
             created: false,
             original: Some(orig),
@@ -469,4 +469,94 @@ fn undo_config(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest_item(app: &str, browsers: &[&str], path: &Path, ids: &[&str]) -> Item {
+        Item {
+            app_id: app.into(),
+            endpoint: "https://e.example".into(),
+            scope: Scope::User,
+            browsers: browsers.iter().map(|b| b.to_string()).collect(),
+            what: What::Manifest {
+                path: path.to_path_buf(),
+                host_name: "logto_companion".into(),
+                family: Family::Firefox,
+                ids: ids.iter().map(|s| s.to_string()).collect(),
+                added: ids.iter().map(|s| s.to_string()).collect(),
+            },
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn a_browser_filter_takes_only_items_all_of_whose_browsers_it_names() {
+        let p = Path::new("/m/logto_companion.json");
+        let both = manifest_item("a", &["firefox", "zen"], p, &["x@y"]);
+        let only = manifest_item("a", &["librewolf"], p, &["x@y"]);
+        let f = Filter {
+            scope: Scope::User,
+            app_ids: vec![],
+            browsers: Some(vec!["firefox".into(), "librewolf".into()]),
+            user_data_dirs: vec![],
+        };
+        assert!(!f.matches(&both));
+        assert_eq!(f.partly(&both), Some(vec!["zen".to_string()]));
+        assert!(f.matches(&only));
+        assert_eq!(f.partly(&only), None);
+        let other_app = Filter {
+            app_ids: vec!["b".into()],
+            ..f
+        };
+        assert!(!other_app.matches(&only) && other_app.partly(&both).is_none());
+    }
+
+    #[test]
+    fn undoing_one_app_keeps_the_ids_and_the_file_of_another() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("hosts/logto_companion.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let (m, _) = super::super::manifest::merged(
+            None,
+            Family::Firefox,
+            "logto_companion",
+            "/bin/lc",
+            &["a@x".into(), "b@x".into()],
+        );
+        std::fs::write(&path, m.to_text()).unwrap();
+        let mut a = manifest_item("a", &["firefox"], &path, &["a@x"]);
+        a.owner = Some(Owner {
+            created: true,
+            original: None,
+            created_dirs: vec![path.parent().unwrap().to_path_buf()],
+        });
+        let b = manifest_item("b", &["firefox"], &path, &["b@x"]);
+        let mut record = Record {
+            items: vec![a, b],
+            ..Default::default()
+        };
+        let only_a = Filter {
+            scope: Scope::User,
+            app_ids: vec!["a".into()],
+            browsers: None,
+            user_data_dirs: vec![],
+        };
+        let lines = undo(&mut record, &only_a).unwrap();
+        assert!(lines[0].contains("removed a@x"), "{lines:?}");
+        let left = Manifest::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(left.ids(Family::Firefox), ["b@x"]);
+        // App b inherited the ownership: undoing it removes file and folder.
+        assert_eq!(record.items.len(), 1);
+        assert!(record.items[0].owner.as_ref().is_some_and(|o| o.created));
+        let all = Filter {
+            app_ids: vec![],
+            ..only_a
+        };
+        undo(&mut record, &all).unwrap();
+        assert!(!path.exists() && !path.parent().unwrap().exists());
+        assert!(record.items.is_empty());
+    }
 }
