@@ -125,6 +125,15 @@ pub fn normalize_endpoint(endpoint: &str) -> String {
 }
 
 impl AppConfig {
+    /// The OpenID issuer: `issuer` when set (other providers), else Logto's
+    /// `{endpoint}/oidc`. The daemon signs in against it and `doctor`
+    /// checks discovery against it, so the default is written once.
+    pub fn issuer(&self) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("{}/oidc", normalize_endpoint(&self.endpoint)))
+    }
+
     pub fn matches(&self, endpoint: &str, app_id: &str) -> bool {
         normalize_endpoint(&self.endpoint) == normalize_endpoint(endpoint) && self.app_id == app_id
     }
@@ -137,13 +146,6 @@ impl AppConfig {
                 self.allowed_origins.contains(&origin)
             }
         }
-    }
-
-    /// The issuer: `issuer` when set, else Logto's `{endpoint}/oidc`.
-    pub fn issuer(&self) -> String {
-        self.issuer
-            .clone()
-            .unwrap_or_else(|| format!("{}/oidc", normalize_endpoint(&self.endpoint)))
     }
 }
 
@@ -177,8 +179,9 @@ impl Config {
         })
     }
 
-    /// Writes atomically (temp file + rename) so a crash never leaves half a
-    /// config behind.
+    /// Writes atomically (`fsx::write_atomic`: temp file + rename) so a
+    /// crash never leaves half a config behind and the daemon, which polls
+    /// the file, never reads one.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let write_err = |source| ConfigError::Write {
             path: path.to_path_buf(),
@@ -193,9 +196,8 @@ impl Config {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(write_err)?;
         }
-        let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text).map_err(write_err)?;
-        std::fs::rename(&tmp, path).map_err(write_err)
+        // Nothing in it is secret; 0644 is what the plain write gave before.
+        crate::fsx::write_atomic(path, text.as_bytes(), 0o644).map_err(write_err)
     }
 
     pub fn find_app(&self, endpoint: &str, app_id: &str) -> Option<&AppConfig> {
@@ -264,5 +266,25 @@ mod tests {
         });
         cfg.save(&path).unwrap();
         assert_eq!(Config::load(&path).unwrap(), cfg);
+        // Saved again over the old one, through a rename: no temporary left.
+        cfg.save(&path).unwrap();
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+
+    #[test]
+    fn issuer_defaults_to_the_logto_path_unless_set() {
+        let mut app: AppConfig = toml::from_str(
+            r#"
+            endpoint = "https://t.example/"
+            app_id = "a"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(app.issuer(), "https://t.example/oidc");
+        app.issuer = Some("https://idp.example/realms/x".into());
+        assert_eq!(app.issuer(), "https://idp.example/realms/x");
     }
 }

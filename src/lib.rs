@@ -7,6 +7,7 @@ pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod daemon;
+pub mod fsx;
 pub mod host;
 pub mod install;
 pub mod ipc;

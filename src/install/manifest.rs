@@ -2,6 +2,7 @@
 //! into what is already on disk (one host serves every app), and checked.
 
 use super::browsers::Family;
+use crate::protocol::Origin;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -71,15 +72,7 @@ impl Manifest {
 
     /// Adds `ids` (keeping what is there); returns the ones it added.
     pub fn add_ids(&mut self, family: Family, ids: &[String]) -> Vec<String> {
-        let list = self.ids_mut(family);
-        let mut added = Vec::new();
-        for id in ids {
-            if !list.contains(id) {
-                list.push(id.clone());
-                added.push(id.clone());
-            }
-        }
-        added
+        super::add_missing(self.ids_mut(family), ids)
     }
 
     pub fn remove_ids(&mut self, family: Family, ids: &[String]) {
@@ -116,37 +109,6 @@ pub fn flatpak_wrapper(app_id: &str, binary: &str) -> String {
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// `chrome-extension://<id>/` for a 32-letter id (a–p).
-pub fn chrome_origin(id: &str) -> String {
-    format!("chrome-extension://{id}/")
-}
-
-pub fn is_chrome_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| (b'a'..=b'p').contains(&b))
-}
-
-/// The id inside `chrome-extension://<id>/`.
-pub fn chrome_id_of(origin: &str) -> Option<&str> {
-    origin
-        .strip_prefix("chrome-extension://")
-        .map(|r| r.trim_end_matches('/'))
-}
-
-/// A Firefox add-on id: an email-like string or a `{GUID}`.
-pub fn is_firefox_id(id: &str) -> bool {
-    if id.is_empty() || id.len() > 255 || id.chars().any(|c| c.is_whitespace() || c == '/') {
-        return false;
-    }
-    if let Some(inner) = id.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
-        let parts: Vec<&str> = inner.split('-').collect();
-        return parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-            && inner.chars().all(|c| c == '-' || c.is_ascii_hexdigit());
-    }
-    // `name@domain`; the local part may be empty (`@addon-name`).
-    id.split_once('@')
-        .is_some_and(|(_, domain)| !domain.is_empty() && !domain.contains('@'))
 }
 
 /// Chrome's rule for host names: lowercase alphanumerics, `_` and `.`, not
@@ -186,7 +148,8 @@ pub fn problems(text: &str, expected_name: &str, family: Family) -> Result<Manif
             None => p.push("no \"allowed_origins\" (Chromium browsers need it)".into()),
             Some(list) => {
                 for o in list {
-                    if !chrome_id_of(o).is_some_and(is_chrome_id) || !o.ends_with('/') {
+                    if !matches!(o.parse::<Origin>(), Ok(Origin::Chromium(_))) || !o.ends_with('/')
+                    {
                         p.push(format!(
                             "\"allowed_origins\" entry {o:?} is not chrome-extension://<32 letters a-p>/ (Chrome rejects the whole file)"
                         ));
@@ -235,20 +198,17 @@ mod tests {
     fn merge_keeps_other_ids_and_fields() {
         let existing = format!(
             r#"{{"name":"logto_companion","description":"d","path":"/old","type":"stdio","allowed_origins":["{}"],"x-custom":1}}"#,
-            chrome_origin(ID_B)
+            chrome(ID_B)
         );
         let (m, added) = merged(
             Some(&existing),
             Family::Chromium,
             "logto_companion",
             "/new",
-            &[chrome_origin(ID_A), chrome_origin(ID_B)],
+            &[chrome(ID_A), chrome(ID_B)],
         );
-        assert_eq!(added, [chrome_origin(ID_A)]);
-        assert_eq!(
-            m.ids(Family::Chromium),
-            [chrome_origin(ID_B), chrome_origin(ID_A)]
-        );
+        assert_eq!(added, [chrome(ID_A)]);
+        assert_eq!(m.ids(Family::Chromium), [chrome(ID_B), chrome(ID_A)]);
         assert_eq!(m.path, "/new");
         assert_eq!(m.extra["x-custom"], 1);
         // Unreadable: replaced by a fresh one.
@@ -257,17 +217,23 @@ mod tests {
         assert_eq!(m.ids(Family::Firefox), ["a@b"]);
     }
 
+    fn chrome(id: &str) -> String {
+        Origin::Chromium(id.into()).to_string()
+    }
+
     #[test]
     fn id_validation() {
-        assert!(is_chrome_id(ID_A));
-        assert!(!is_chrome_id("abcdefghijklmnopabcdefghijklmnoq"));
-        assert!(!is_chrome_id("abc"));
-        assert!(!is_chrome_id(&ID_A.to_uppercase()));
-        assert!(is_firefox_id("example@logto-companion.test"));
-        assert!(is_firefox_id("{ec8030f7-c20a-464f-9b0e-13a3a9e97384}"));
-        assert!(!is_firefox_id("{not-a-guid}"));
-        assert!(!is_firefox_id("no at sign"));
-        assert!(!is_firefox_id(ID_A));
+        assert!(Origin::is_chrome_id(ID_A));
+        assert!(!Origin::is_chrome_id("abcdefghijklmnopabcdefghijklmnoq"));
+        assert!(!Origin::is_chrome_id("abc"));
+        assert!(!Origin::is_chrome_id(&ID_A.to_uppercase()));
+        assert!(Origin::is_firefox_id("example@logto-companion.test"));
+        assert!(Origin::is_firefox_id(
+            "{ec8030f7-c20a-464f-9b0e-13a3a9e97384}"
+        ));
+        assert!(!Origin::is_firefox_id("{not-a-guid}"));
+        assert!(!Origin::is_firefox_id("no at sign"));
+        assert!(!Origin::is_firefox_id(ID_A));
         assert!(valid_host_name("logto_companion"));
         assert!(valid_host_name("com.example.host"));
         assert!(!valid_host_name("Logto"));
@@ -280,7 +246,7 @@ mod tests {
     fn problems_name_each_defect() {
         let bad = format!(
             r#"{{"name":"other","path":"/x","type":"stdio","allowed_origins":["chrome-extension://nope/","{}"]}}"#,
-            chrome_origin(ID_A)
+            chrome(ID_A)
         );
         let p = problems(&bad, "logto_companion", Family::Chromium).unwrap_err();
         assert_eq!(p.len(), 2, "{p:?}");

@@ -1,11 +1,10 @@
 //! Which manifest files (and registry keys) an install writes: the browser
 //! table applied to the selection, the scope and what is on this machine.
 
-use super::browsers::{self, Browser, Env, Family, Os, Scope, BROWSERS};
-use std::path::{Path, PathBuf};
-
-/// The browser id recorded for `--user-data-dir` targets.
-pub const USER_DATA_DIR: &str = "user-data-dir";
+use super::browsers::{self, Browser, Env, Family, Os, Scope, BROWSERS, USER_DATA_DIR};
+use crate::fsx::absolute;
+use crate::util::push_unique;
+use std::path::PathBuf;
 
 #[derive(Clone, Debug)]
 pub enum Selection {
@@ -40,9 +39,7 @@ impl Selection {
                     BROWSERS.iter().map(|b| b.id).collect::<Vec<_>>().join(", ")
                 )
             })?;
-            if !out.iter().any(|o| o.id == b.id) {
-                out.push(b);
-            }
+            push_unique(&mut out, b);
         }
         Ok(Selection::Named(out))
     }
@@ -69,14 +66,6 @@ impl Target {
     }
 }
 
-/// The Flatpak wrapper's location for `app_id`.
-pub fn flatpak_wrapper_path(env: &Env, app_id: &str) -> PathBuf {
-    env.home
-        .join(".var/app")
-        .join(app_id)
-        .join("data/logto-companion/logto-companion-host")
-}
-
 #[derive(Debug, Default)]
 pub struct Plan {
     pub targets: Vec<Target>,
@@ -96,13 +85,9 @@ impl Plan {
         registry: Vec<String>,
     ) {
         if let Some(t) = self.targets.iter_mut().find(|t| t.dir == dir) {
-            if !t.browsers.iter().any(|b| b == browser) {
-                t.browsers.push(browser.to_string());
-            }
+            push_unique(&mut t.browsers, browser.to_string());
             for k in registry {
-                if !t.registry.contains(&k) {
-                    t.registry.push(k);
-                }
+                push_unique(&mut t.registry, k);
             }
             return;
         }
@@ -116,9 +101,7 @@ impl Plan {
     }
 
     fn note(&mut self, s: String) {
-        if !self.notes.contains(&s) {
-            self.notes.push(s);
-        }
+        push_unique(&mut self.notes, s);
     }
 }
 
@@ -157,15 +140,7 @@ pub fn plan(env: &Env, req: &Request) -> anyhow::Result<Plan> {
         }
         let det = browsers::detect(b, env);
         if det.any() {
-            let how = det
-                .native
-                .clone()
-                .into_iter()
-                .chain(det.flatpaks.iter().map(|f| format!("Flatpak {f}")))
-                .chain(det.snaps.iter().map(|s| format!("Snap {s}")))
-                .collect::<Vec<_>>()
-                .join(", ");
-            plan.found.push((b.id, how));
+            plan.found.push((b.id, det.describe()));
         }
         if !named && !det.any() {
             continue;
@@ -202,10 +177,17 @@ pub fn plan(env: &Env, req: &Request) -> anyhow::Result<Plan> {
         if named || det.native.is_some() || (portal_snap && req.scope == Scope::User) {
             let dirs = browsers::manifest_dirs(b, env, req.scope);
             if dirs.is_empty() {
-                plan.note(match (b.id, req.scope) {
-                    ("tor-browser", Scope::User) => "Tor Browser: no torbrowser-launcher bundle under $XDG_DATA_HOME/torbrowser; start it once, or copy the manifest into <bundle>/Browser/TorBrowser/Data/Browser/.mozilla/native-messaging-hosts".to_string(),
-                    (_, Scope::System) => format!("{} has no system-wide location on this OS; install per user instead", b.name),
-                    _ => format!("{} has no known manifest location for this scope", b.name),
+                plan.note(match req.scope {
+                    Scope::User if !b.no_user_dir.is_empty() => {
+                        format!("{}: {}", b.name, b.no_user_dir)
+                    }
+                    Scope::System => format!(
+                        "{} has no system-wide location on this OS; install per user instead",
+                        b.name
+                    ),
+                    Scope::User => {
+                        format!("{} has no known manifest location for this scope", b.name)
+                    }
                 });
             }
             for d in dirs {
@@ -227,9 +209,7 @@ pub fn plan(env: &Env, req: &Request) -> anyhow::Result<Plan> {
                 ));
                 continue;
             }
-            let template = format!("~/.var/app/{}/{}", f.app_id, f.dir);
-            let dirs = env.resolve(&template);
-            for d in dirs {
+            for d in f.manifest_dirs(env) {
                 plan.add(d, b.family, b.id, Some(f.app_id), Vec::new());
             }
             plan.note(format!(
@@ -238,20 +218,19 @@ pub fn plan(env: &Env, req: &Request) -> anyhow::Result<Plan> {
             ));
         }
         for s in b.snap.iter().filter(|s| det.snaps.contains(&s.name)) {
-            match s.dir {
-                Some(dir) if req.scope == Scope::User => {
-                    let d = env.home.join("snap").join(s.name).join(dir);
+            match (s.dir, s.manifest_dir(env)) {
+                (Some(dir), Some(d)) if req.scope == Scope::User => {
                     plan.add(d, b.family, b.id, None, Vec::new());
                     plan.note(format!(
                         "Snap {}: the manifest is in ~/snap/{}/{}; strict confinement may still refuse to start a program outside the snap. If the extension reports \"Native host has exited\", use a non-Snap {} (deb/rpm/Flatpak).",
                         s.name, s.name, dir, b.name
                     ));
                 }
-                Some(_) => plan.note(format!(
+                (Some(_), _) => plan.note(format!(
                     "Snap {}: reads manifests only inside ~/snap/{}; run `logto-companion install` without --system as each user",
                     s.name, s.name
                 )),
-                None => plan.note(format!(
+                (None, _) => plan.note(format!(
                     "Snap {}: it reaches native hosts through the WebExtensions portal (xdg-desktop-portal), which reads the ordinary {} manifest{}; the first connection asks you to allow it.",
                     s.name,
                     b.name,
@@ -294,21 +273,10 @@ pub fn plan(env: &Env, req: &Request) -> anyhow::Result<Plan> {
     Ok(plan)
 }
 
-/// `p` made absolute against the current directory (not resolved, so a
-/// profile folder that does not exist yet is fine).
-pub fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|c| c.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn env_in(dir: &Path, os: Os) -> Env {
         Env {

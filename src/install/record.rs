@@ -8,6 +8,9 @@
 //! while others stay, ownership passes to one of them.
 
 use super::browsers::{Family, Scope};
+use super::config_change::ConfigChange;
+use super::union;
+use crate::fsx;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -60,23 +63,8 @@ pub enum What {
     /// The app's entry in `config.toml`.
     Config {
         path: PathBuf,
-        created_app: bool,
-        #[serde(default)]
-        added_origins: Vec<String>,
-        #[serde(default)]
-        added_scopes: Vec<String>,
-        #[serde(default)]
-        added_resources: Vec<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        previous_allow_cli: Option<bool>,
-        #[serde(default)]
-        post_logout_changed: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        previous_post_logout: Option<String>,
-        #[serde(default)]
-        issuer_changed: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        previous_issuer: Option<String>,
+        #[serde(flatten)]
+        change: ConfigChange,
     },
 }
 
@@ -123,14 +111,6 @@ impl What {
     }
 }
 
-fn union(into: &mut Vec<String>, from: &[String]) {
-    for x in from {
-        if !into.contains(x) {
-            into.push(x.clone());
-        }
-    }
-}
-
 impl Item {
     fn same_slot(&self, other: &Item) -> bool {
         self.app_id == other.app_id
@@ -158,47 +138,8 @@ impl Item {
                 union(ids, &ids2);
                 union(added, &added2);
             }
-            (
-                What::Config {
-                    created_app,
-                    added_origins,
-                    added_scopes,
-                    added_resources,
-                    previous_allow_cli,
-                    post_logout_changed,
-                    previous_post_logout,
-                    issuer_changed,
-                    previous_issuer,
-                    ..
-                },
-                What::Config {
-                    created_app: c2,
-                    added_origins: o2,
-                    added_scopes: s2,
-                    added_resources: r2,
-                    previous_allow_cli: a2,
-                    post_logout_changed: p2,
-                    previous_post_logout: pp2,
-                    issuer_changed: i2,
-                    previous_issuer: pi2,
-                    ..
-                },
-            ) => {
-                *created_app |= c2;
-                union(added_origins, &o2);
-                union(added_scopes, &s2);
-                union(added_resources, &r2);
-                if previous_allow_cli.is_none() && !*created_app {
-                    *previous_allow_cli = a2;
-                }
-                if !*post_logout_changed && !*created_app && p2 {
-                    *post_logout_changed = true;
-                    *previous_post_logout = pp2;
-                }
-                if !*issuer_changed && !*created_app && i2 {
-                    *issuer_changed = true;
-                    *previous_issuer = pi2;
-                }
+            (What::Config { change, .. }, What::Config { change: later, .. }) => {
+                change.absorb(later);
             }
             (mine, theirs) => *mine = theirs,
         }
@@ -226,24 +167,18 @@ impl Record {
     /// it is empty.
     pub fn save(&mut self, path: &Path) -> anyhow::Result<()> {
         if self.items.is_empty() {
-            match std::fs::remove_file(path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot remove {}", path.display()))
-                }
-            }
-            remove_empty_dirs(&self.created_dirs);
+            fsx::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+            fsx::remove_empty_dirs(&self.created_dirs);
             return Ok(());
         }
         if let Some(dir) = path.parent() {
-            let made = super::apply::create_dirs(dir)
+            let made = fsx::create_dirs(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
-            union_paths(&mut self.created_dirs, &made);
+            union(&mut self.created_dirs, &made);
         }
         self.version = RECORD_VERSION;
         let text = serde_json::to_string_pretty(self)? + "\n";
-        super::apply::write_atomic(path, text.as_bytes(), 0o600)
+        fsx::write_atomic(path, text.as_bytes(), 0o600)
             .with_context(|| format!("cannot write {}", path.display()))
     }
 
@@ -267,7 +202,7 @@ impl Record {
             let owner = item.owner.take();
             if let Some(o) = owner {
                 if let Some(existing) = self.owner_of(&item.what.resource()) {
-                    union_paths(&mut existing.created_dirs, &o.created_dirs);
+                    union(&mut existing.created_dirs, &o.created_dirs);
                 }
             }
         }
@@ -277,29 +212,6 @@ impl Record {
             self.items.push(item);
         }
     }
-}
-
-pub fn union_paths(into: &mut Vec<PathBuf>, from: &[PathBuf]) {
-    for p in from {
-        if !into.contains(p) {
-            into.push(p.clone());
-        }
-    }
-}
-
-/// Removes the folders that are empty, innermost first; keeps the rest.
-/// Returns the ones still there.
-pub fn remove_empty_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut sorted: Vec<&PathBuf> = dirs.iter().collect();
-    sorted.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-    sorted.dedup();
-    let mut kept = Vec::new();
-    for d in sorted {
-        if std::fs::remove_dir(d).is_err() && d.exists() {
-            kept.push(d.clone());
-        }
-    }
-    kept
 }
 
 #[cfg(test)]
@@ -367,5 +279,35 @@ mod tests {
         assert!(text.contains(r#""kind":"manifest""#), "{text}");
         let back: Record = serde_json::from_str(&text).unwrap();
         assert_eq!(back.items, r.items);
+    }
+
+    #[test]
+    fn reads_config_items_written_before_config_change_existed() {
+        // The record format of earlier releases: the change's fields sit
+        // flat beside `kind` and `path`.
+        let text = r#"{"version":1,"items":[{"app_id":"a","endpoint":"https://e.example","scope":"user",
+            "kind":"config","path":"/c/config.toml","created_app":false,
+            "added_origins":["x@y"],"added_scopes":[],"added_resources":[],
+            "previous_allow_cli":true,"post_logout_changed":true,
+            "previous_post_logout":"https://e.example/bye","issuer_changed":false}]}"#;
+        let r: Record = serde_json::from_str(text).unwrap();
+        let What::Config { path, change } = &r.items[0].what else {
+            panic!("{:?}", r.items[0].what)
+        };
+        assert_eq!(path, Path::new("/c/config.toml"));
+        assert_eq!(change.added_origins, ["x@y"]);
+        assert_eq!(change.previous_allow_cli, Some(true));
+        assert!(change.post_logout_changed);
+        assert_eq!(
+            change.previous_post_logout.as_deref(),
+            Some("https://e.example/bye")
+        );
+        // Written back, it has the same flat shape.
+        let v: serde_json::Value = serde_json::to_value(&r).unwrap();
+        let item = &v["items"][0];
+        assert_eq!(item["kind"], "config");
+        assert_eq!(item["previous_allow_cli"], true);
+        assert_eq!(item["added_origins"][0], "x@y");
+        assert!(item.get("change").is_none(), "{item}");
     }
 }

@@ -33,9 +33,6 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// The crate version, reported by `ping` and `hello`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The origin string the CLI presents ([`Origin::Cli`]).
-pub const CLI_ORIGIN: &str = "cli";
-
 /// A request frame before its params are decoded: the router answers
 /// `method_not_found` and `hello_required` before it looks at params.
 #[derive(Debug, Clone)]

@@ -1,0 +1,251 @@
+//! Everything `doctor` looks at, gathered once before any check runs: the
+//! config, the install record, each browser's detection and manifest
+//! folders, and every host manifest found on disk. Detection and registry
+//! reads are slow and the checks need them several times; reading them
+//! once also means every check sees the same machine.
+
+use crate::config::{AppConfig, Config, ConfigError};
+use crate::fsx::absolute;
+use crate::install::browsers::{
+    self, display_name, manifest_dirs, Browser, Detection, Env, Family, Os, Scope, BROWSERS,
+};
+use crate::install::manifest::DEFAULT_HOST_NAME;
+use crate::install::record::{Record, What};
+use crate::install::registry;
+use crate::paths::Paths;
+use crate::util::push_unique;
+use std::path::PathBuf;
+
+/// A manifest location worth looking at.
+pub struct Place {
+    pub dir: PathBuf,
+    pub family: Family,
+    /// Browser names (or "--user-data-dir", "Flatpak <id>") reading it.
+    pub readers: Vec<String>,
+}
+
+/// A host manifest that exists, with its text.
+pub struct Found {
+    pub file: PathBuf,
+    pub text: String,
+    pub host: String,
+    /// Index into `Facts::places`.
+    pub place: usize,
+}
+
+/// A browser of the table that exists on this OS.
+pub struct Seen {
+    pub browser: &'static Browser,
+    pub detection: Detection,
+    /// Its own manifest folders: per user and system-wide, or on Windows the
+    /// folders its registry keys point into.
+    pub dirs: Vec<PathBuf>,
+}
+
+pub struct Facts<'a> {
+    pub paths: &'a Paths,
+    pub env: &'a Env,
+    /// Where this program runs from.
+    pub exe: String,
+    pub config_path: PathBuf,
+    pub config: Result<Config, ConfigError>,
+    /// The registered apps (none when the config is unreadable).
+    pub apps: Vec<AppConfig>,
+    pub record: Result<Record, anyhow::Error>,
+    /// Host names looked for: asked, the default and every recorded one.
+    pub hosts: Vec<String>,
+    pub browsers: Vec<Seen>,
+    pub places: Vec<Place>,
+    pub manifests: Vec<Found>,
+}
+
+impl Facts<'_> {
+    pub fn gather<'a>(
+        paths: &'a Paths,
+        env: &'a Env,
+        host_names: &[String],
+        user_data_dirs: &[PathBuf],
+    ) -> Facts<'a> {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.canonicalize().ok())
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "?".into());
+        let config_path = paths.config_file();
+        let config = Config::load(&config_path);
+        let apps = config.as_ref().map(|c| c.apps.clone()).unwrap_or_default();
+        let record = Record::load(&paths.install_record());
+        let mut hosts = host_names.to_vec();
+        push_unique(&mut hosts, DEFAULT_HOST_NAME.to_string());
+        if let Ok(rec) = &record {
+            for i in &rec.items {
+                if let What::Manifest { host_name, .. } = &i.what {
+                    push_unique(&mut hosts, host_name.clone());
+                }
+            }
+        }
+        let registry = registry_manifests(env, &hosts);
+        let browsers = BROWSERS
+            .iter()
+            .filter(|b| b.supported_on(env.os))
+            .map(|b| Seen {
+                browser: b,
+                detection: browsers::detect(b, env),
+                dirs: if env.os == Os::Windows {
+                    registry
+                        .iter()
+                        .filter(|m| m.browser.id == b.id)
+                        .filter_map(|m| m.dir.clone())
+                        .collect()
+                } else {
+                    both_scopes(b, env)
+                },
+            })
+            .collect();
+        let mut f = Facts {
+            paths,
+            env,
+            exe,
+            config_path,
+            config,
+            apps,
+            record,
+            hosts,
+            browsers,
+            places: Vec::new(),
+            manifests: Vec::new(),
+        };
+        f.collect_places(user_data_dirs, &registry);
+        f.read_manifests();
+        f
+    }
+
+    /// Every folder a manifest could be in: the table's (with sandboxes),
+    /// `--user-data-dir`, what the record says was written, and on Windows
+    /// what the registry points at.
+    fn collect_places(&mut self, user_data_dirs: &[PathBuf], registry: &[RegistryManifest]) {
+        let env = self.env;
+        let mut places = Vec::new();
+        if env.os != Os::Windows {
+            for seen in &self.browsers {
+                let b = seen.browser;
+                for d in &seen.dirs {
+                    add_place(&mut places, d.clone(), b.family, b.name.to_string());
+                }
+                if env.os != Os::Linux {
+                    continue;
+                }
+                for f in b.flatpak {
+                    for d in f.manifest_dirs(env) {
+                        add_place(&mut places, d, b.family, format!("Flatpak {}", f.app_id));
+                    }
+                }
+                for s in b.snap {
+                    if let Some(d) = s.manifest_dir(env) {
+                        add_place(&mut places, d, b.family, format!("Snap {}", s.name));
+                    }
+                }
+            }
+        }
+        for d in user_data_dirs {
+            let dir = absolute(d).join("NativeMessagingHosts");
+            add_place(&mut places, dir, Family::Chromium, "--user-data-dir".into());
+        }
+        if let Ok(rec) = &self.record {
+            for i in &rec.items {
+                let What::Manifest { path, family, .. } = &i.what else {
+                    continue;
+                };
+                if let Some(dir) = path.parent() {
+                    for id in &i.browsers {
+                        add_place(&mut places, dir.to_path_buf(), *family, display_name(id));
+                    }
+                }
+            }
+        }
+        for m in registry {
+            if let Some(dir) = &m.dir {
+                let b = m.browser;
+                add_place(&mut places, dir.clone(), b.family, b.name.to_string());
+            }
+        }
+        self.places = places;
+    }
+
+    fn read_manifests(&mut self) {
+        for (i, place) in self.places.iter().enumerate() {
+            for h in &self.hosts {
+                let file = place.dir.join(format!("{h}.json"));
+                if let Ok(text) = std::fs::read_to_string(&file) {
+                    self.manifests.push(Found {
+                        file,
+                        text,
+                        host: h.clone(),
+                        place: i,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The first manifest found in any of `dirs`, for any host name.
+    pub fn manifest_in(&self, dirs: &[PathBuf]) -> Option<&PathBuf> {
+        dirs.iter()
+            .flat_map(|d| self.hosts.iter().map(move |h| d.join(format!("{h}.json"))))
+            .find_map(|f| self.manifests.iter().map(|m| &m.file).find(|m| **m == f))
+    }
+
+    /// Whether some app lists an extension of `family`.
+    pub fn wants(&self, family: Family) -> bool {
+        !super::wanted(&self.apps, family).is_empty()
+    }
+}
+
+/// The manifest folders of `b` per user and system-wide.
+pub fn both_scopes(b: &Browser, env: &Env) -> Vec<PathBuf> {
+    [Scope::User, Scope::System]
+        .into_iter()
+        .flat_map(|scope| manifest_dirs(b, env, scope))
+        .collect()
+}
+
+fn add_place(places: &mut Vec<Place>, dir: PathBuf, family: Family, reader: String) {
+    if let Some(p) = places.iter_mut().find(|p| p.dir == dir) {
+        push_unique(&mut p.readers, reader);
+        return;
+    }
+    places.push(Place {
+        dir,
+        family,
+        readers: vec![reader],
+    });
+}
+
+/// Windows: a registry key of a browser and the folder of the manifest it
+/// points at (`None`: no such key or no value).
+struct RegistryManifest {
+    browser: &'static Browser,
+    dir: Option<PathBuf>,
+}
+
+/// Reads every browser's keys, both hives, every host name, once.
+fn registry_manifests(env: &Env, hosts: &[String]) -> Vec<RegistryManifest> {
+    if env.os != Os::Windows {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for b in BROWSERS.iter().filter(|b| b.supported_on(env.os)) {
+        for scope in [Scope::User, Scope::System] {
+            for h in hosts {
+                for k in browsers::registry_keys(b, scope, h) {
+                    let dir = match registry::query_default(&k) {
+                        Ok(Some(Some(p))) => PathBuf::from(p).parent().map(PathBuf::from),
+                        _ => None,
+                    };
+                    out.push(RegistryManifest { browser: b, dir });
+                }
+            }
+        }
+    }
+    out
+}
