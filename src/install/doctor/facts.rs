@@ -263,16 +263,7 @@ mod tests {
             state_dir: t.path().join("state"),
             runtime_dir: t.path().join("run"),
         };
-        let env = Env {
-            os: Os::Linux,
-            home: t.path().join("home"),
-            xdg_config: t.path().join("home/.config"),
-            xdg_data: t.path().join("home/.local/share"),
-            root: t.path().join("root"),
-            local_app_data: t.path().join("lad"),
-            app_data: t.path().join("ad"),
-            path: vec![],
-        };
+        let env = Env::scratch(t.path(), Os::Linux);
         // Chromium per user, with a manifest under a recorded host name.
         let chromium = env.xdg_config.join("chromium/NativeMessagingHosts");
         std::fs::create_dir_all(&chromium).unwrap();
