@@ -276,25 +276,11 @@ pub fn plan(env: &Env, req: &Request) -> anyhow::Result<Plan> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    fn env_in(dir: &Path, os: Os) -> Env {
-        Env {
-            os,
-            home: dir.join("home"),
-            xdg_config: dir.join("home/.config"),
-            xdg_data: dir.join("home/.local/share"),
-            root: dir.join("root"),
-            local_app_data: dir.join("lad"),
-            app_data: dir.join("ad"),
-            path: vec![dir.join("root/usr/bin")],
-        }
-    }
 
     #[test]
     fn all_writes_only_what_is_found() {
         let t = tempfile::tempdir().unwrap();
-        let env = env_in(t.path(), Os::Linux);
+        let env = Env::scratch(t.path(), Os::Linux);
         std::fs::create_dir_all(env.xdg_config.join("google-chrome")).unwrap();
         std::fs::write(env.xdg_config.join("google-chrome/Local State"), "{}").unwrap();
         std::fs::create_dir_all(t.path().join("root/usr/bin")).unwrap();
@@ -332,7 +318,7 @@ mod tests {
     #[test]
     fn shared_folders_are_written_once() {
         let t = tempfile::tempdir().unwrap();
-        let env = env_in(t.path(), Os::Linux);
+        let env = Env::scratch(t.path(), Os::Linux);
         let sel = Selection::parse(&["chrome".into(), "opera".into(), "brave".into()]).unwrap();
         let req = Request {
             selection: &sel,
@@ -353,7 +339,7 @@ mod tests {
     #[test]
     fn windows_targets_are_one_file_per_family_plus_keys() {
         let t = tempfile::tempdir().unwrap();
-        let env = env_in(t.path(), Os::Windows);
+        let env = Env::scratch(t.path(), Os::Windows);
         let sel = Selection::parse(&["chrome,edge".into(), "firefox".into()]).unwrap();
         let req = Request {
             selection: &sel,
@@ -372,7 +358,7 @@ mod tests {
     #[test]
     fn flatpak_and_snap_are_detected() {
         let t = tempfile::tempdir().unwrap();
-        let env = env_in(t.path(), Os::Linux);
+        let env = Env::scratch(t.path(), Os::Linux);
         std::fs::create_dir_all(env.home.join(".var/app/com.google.Chrome")).unwrap();
         std::fs::create_dir_all(env.home.join("snap/firefox")).unwrap();
         let req = Request {

@@ -96,6 +96,23 @@ impl Env {
         glob(&expanded)
     }
 
+    /// A machine inside the scratch folder `dir`, for tests: HOME is
+    /// `dir/home` (XDG folders under it), system paths under `dir/root`,
+    /// PATH `dir/root/usr/bin`.
+    #[cfg(test)]
+    pub fn scratch(dir: &Path, os: Os) -> Env {
+        Env {
+            os,
+            home: dir.join("home"),
+            xdg_config: dir.join("home/.config"),
+            xdg_data: dir.join("home/.local/share"),
+            root: dir.join("root"),
+            local_app_data: dir.join("lad"),
+            app_data: dir.join("ad"),
+            path: vec![dir.join("root/usr/bin")],
+        }
+    }
+
     pub fn on_path(&self, bin: &str) -> Option<PathBuf> {
         self.path.iter().map(|d| d.join(bin)).find(|p| p.is_file())
     }

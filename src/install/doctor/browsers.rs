@@ -213,16 +213,7 @@ mod tests {
     #[test]
     fn flatpak_spawn_permission_is_read_from_the_overrides() {
         let t = tempfile::tempdir().unwrap();
-        let env = Env {
-            os: crate::install::browsers::Os::Linux,
-            home: t.path().join("home"),
-            xdg_config: t.path().join("home/.config"),
-            xdg_data: t.path().join("home/.local/share"),
-            root: t.path().join("root"),
-            local_app_data: t.path().join("lad"),
-            app_data: t.path().join("ad"),
-            path: vec![],
-        };
+        let env = Env::scratch(t.path(), crate::install::browsers::Os::Linux);
         assert!(!flatpak_may_spawn(&env, "org.mozilla.firefox"));
         let dir = env.xdg_data.join("flatpak/overrides");
         std::fs::create_dir_all(&dir).unwrap();

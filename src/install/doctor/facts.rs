@@ -202,7 +202,7 @@ impl Facts<'_> {
 }
 
 /// The manifest folders of `b` per user and system-wide.
-pub fn both_scopes(b: &Browser, env: &Env) -> Vec<PathBuf> {
+fn both_scopes(b: &Browser, env: &Env) -> Vec<PathBuf> {
     [Scope::User, Scope::System]
         .into_iter()
         .flat_map(|scope| manifest_dirs(b, env, scope))
@@ -248,4 +248,72 @@ fn registry_manifests(env: &Env, hosts: &[String]) -> Vec<RegistryManifest> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::install::record::Item;
+
+    #[test]
+    fn gathers_recorded_host_names_and_the_manifests_in_every_place() {
+        let t = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            config_dir: t.path().join("config"),
+            state_dir: t.path().join("state"),
+            runtime_dir: t.path().join("run"),
+        };
+        let env = Env::scratch(t.path(), Os::Linux);
+        // Chromium per user, with a manifest under a recorded host name.
+        let chromium = env.xdg_config.join("chromium/NativeMessagingHosts");
+        std::fs::create_dir_all(&chromium).unwrap();
+        std::fs::write(chromium.join("custom_host.json"), "{}").unwrap();
+        let mut record = Record::default();
+        record.add(Item {
+            app_id: "a".into(),
+            endpoint: "https://e.example".into(),
+            scope: Scope::User,
+            browsers: vec!["chromium".into()],
+            what: What::Manifest {
+                path: chromium.join("custom_host.json"),
+                host_name: "custom_host".into(),
+                family: Family::Chromium,
+                ids: vec![],
+                added: vec![],
+            },
+            owner: None,
+        });
+        record.save(&paths.install_record()).unwrap();
+        // A --user-data-dir profile with the default host name.
+        let profile = t.path().join("profile/NativeMessagingHosts");
+        std::fs::create_dir_all(&profile).unwrap();
+        std::fs::write(profile.join("logto_companion.json"), "{}").unwrap();
+
+        let f = Facts::gather(&paths, &env, &[], &[t.path().join("profile")]);
+        assert_eq!(f.hosts, ["logto_companion", "custom_host"]);
+        let files: Vec<&PathBuf> = f.manifests.iter().map(|m| &m.file).collect();
+        assert_eq!(
+            files,
+            [
+                &chromium.join("custom_host.json"),
+                &profile.join("logto_companion.json")
+            ]
+        );
+        let place = &f.places[f.manifests[0].place];
+        assert_eq!(place.readers, ["Chromium"]);
+        assert_eq!(
+            f.manifest_in(std::slice::from_ref(&profile)),
+            Some(&profile.join("logto_companion.json"))
+        );
+        // Each browser of the table that exists on Linux, detected once.
+        assert_eq!(
+            f.browsers.len(),
+            BROWSERS
+                .iter()
+                .filter(|b| b.supported_on(Os::Linux))
+                .count()
+        );
+        assert!(f.browsers.iter().all(|s| !s.detection.any()));
+        assert!(f.config.as_ref().is_ok_and(|c| c.apps.is_empty()));
+    }
 }
