@@ -145,7 +145,7 @@ test('the example service worker answers signIn, state, getAccessToken and signO
     assert.equal(endTab.active, false);
     browser.tabs.complete(endTab.id);
     browser.tabs.complete(endTab.id);
-    assert.deepEqual(await signingOut, { ok: true, result: undefined });
+    assert.deepEqual(await signingOut, { ok: true, result: { endSessionUrl: 'https://auth.example.test/oidc/session/end' } });
     assert.equal(await send({ action: 'unknown' }), '<sync>');
     globalThis.logtoClient.close();
   });
