@@ -75,6 +75,8 @@ export class FakeBrowser {
     this.flavor = flavor;
     this.ports = [];
     this.tabs = new FakeTabs();
+    // Chromium's redirect URL for chrome.identity flows (the tutorial passes it; the shim ignores it).
+    this.identity = { getRedirectURL: (path = '') => `https://${id}.chromiumapp.org/${String(path).replace(/^\//, '')}` };
     this.windows = { focused: [], update: async (id, props) => { if (props?.focused) this.windows.focused.push(id); return { id }; } };
     this.connectError = connectError; // a message: the next connects fail with it
     this.onPost = null; // (port, message) => void: an automatic host
