@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  APP_ID, ORIGIN, ROOT, World, completePhoneSignIn, launchChromium, step, until,
+  APP_ID, ORIGIN, PHONE_CLAIM, ROOT, World, completePhoneSignIn, launchChromium, step, until,
 } from '../lib/harness.mjs';
 
 const BUNDLERS_DIR = path.join(ROOT, 'extension-shim', 'example', 'bundlers');
@@ -86,6 +86,7 @@ describe('the README-literal tutorial extension, built by each bundler, in real 
         const app = await until(() => appStatus()?.authenticated === true && appStatus(),
           { timeout: 10_000, message: 'the daemon to report the app signed in' });
         step(`${bundler}: daemon status ${JSON.stringify(app)}`);
+        assert.equal(app.claims?.phone_number, PHONE_CLAIM, 'signed in as the phone user');
         const grants = (await world.idp.grants()).filter((g) => g.active > 0);
         assert.ok(grants.length >= 1, `a live grant at the IdP: ${JSON.stringify(grants)}`);
 

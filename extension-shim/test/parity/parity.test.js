@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url';
 import {
   OFFICIAL_DTS, OFFICIAL_JS, compareClientMembers, compareRuntimeExports, compareTypeExports, compileAgainst,
   importFresh,
-} from './parity/compare.js';
-import { FakeBrowser } from './fakes.js';
+} from './compare.js';
+import { FakeBrowser } from '../fakes.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SRC = join(HERE, '..', 'src');
-const FIXTURES = ['tutorial.ts', 'less-common.ts'].map((f) => join(HERE, 'parity', 'fixtures', f));
+const SRC = join(HERE, '..', '..', 'src');
+const FIXTURES = ['tutorial.ts', 'less-common.ts'].map((f) => join(HERE, 'fixtures', f));
 const CONFIG = { endpoint: 'https://tenant.logto.app', appId: 'app' };
 
 /** The SDK's client needs chrome.storage.local to construct (it loads its token map). */
@@ -50,14 +50,14 @@ async function allProblems(srcDir) {
 
 test('every runtime named export of the SDK, with the same kind, enum members and values', async () => {
   const official = await import(OFFICIAL_JS);
-  const shim = await import('../src/index.js');
+  const shim = await import('../../src/index.js');
   assert.ok(Object.keys(official).length >= 20, 'the SDK was enumerated');
   assert.deepEqual(compareRuntimeExports(official, shim), []);
 });
 
 test('every public LogtoClient member of the SDK (own and inherited), with the same kind', async () => {
   const official = await import(OFFICIAL_JS);
-  const shim = await import('../src/index.js');
+  const shim = await import('../../src/index.js');
   const { names, problems } = compareClientMembers(await officialClient(official), shimClient(shim));
   assert.deepEqual(problems, []);
   for (const name of ['signIn', 'getAccessToken', 'adapter', 'jwtVerifier', 'setJwtVerifier', 'logtoConfig']) {
