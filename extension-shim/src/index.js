@@ -86,9 +86,8 @@ export class BaseClient {
   #tabRemovedListener = null;
   /** Last known session state (undefined until the daemon said). */
   #authenticated = undefined;
-  /** The last `hello` result, and the last reason the companion could not be reached. */
+  /** The last `hello` result (version, protocol) for getCompanionStatus. */
   #hello = null;
-  #lastError = null;
   #jwtVerifier;
 
   /**
@@ -217,7 +216,6 @@ export class BaseClient {
       const { authenticated } = await this.#conn.request('isAuthenticated');
       return authenticated === true;
     } catch (error) {
-      this.#lastError = error;
       if (!UNREACHABLE.has(error?.code)) console.warn('logto-companion: isAuthenticated failed', error);
       return false;
     }
@@ -229,11 +227,7 @@ export class BaseClient {
       const { idToken } = await this.#conn.request('getIdToken');
       return idToken ?? null;
     } catch (error) {
-      if (error?.code === 'not_authenticated') return null;
-      if (UNREACHABLE.has(error?.code)) {
-        this.#lastError = error;
-        return null;
-      }
+      if (error?.code === 'not_authenticated' || UNREACHABLE.has(error?.code)) return null;
       throw error;
     }
   }
@@ -333,7 +327,6 @@ export class BaseClient {
         authenticated: this.#authenticated, version: hello.version, protocol: hello.protocol,
       });
     } catch (error) {
-      this.#lastError = error;
       const code = error?.code ?? 'internal_error';
       const installed = code !== 'host_not_found' && code !== 'host_forbidden';
       return defined({
@@ -397,7 +390,6 @@ export class BaseClient {
 
   #onBound(result, reconnected) {
     this.#hello = result;
-    this.#lastError = null;
     const authenticated = result.authenticated === true;
     const changed = this.#authenticated !== undefined && this.#authenticated !== authenticated;
     this.#authenticated = authenticated;
