@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Write a ready-to-load unpacked copy of the example extension:
-// the example sources, the shim (../src/*.js → vendor/extension-shim/), a
+// Write a ready-to-load unpacked copy of the example extension without a
+// bundler: the example sources (their `@logto-companion/extension-shim`
+// import pointed at vendor/), the shim (../src/*.js → vendor/extension-shim/), a
 // generated config.js, and a Chromium or Firefox manifest.
 //
 //   node example/build.mjs --out <dir> [--endpoint URL] [--app-id ID]
@@ -79,6 +80,15 @@ export function firefoxManifest() {
   };
 }
 
+/**
+ * The sources import the shim by its package name, as the README says; an
+ * unbundled extension cannot resolve a package name, so point it at the
+ * copy in vendor/ (what a bundler does, without one).
+ */
+export function resolvePackageImport(source) {
+  return source.replace(/from '@logto-companion\/extension-shim'/g, "from './vendor/extension-shim/index.js'");
+}
+
 export function configModule({ endpoint, appId, resources, scopes, hostName }) {
   const config = { endpoint, appId, resources, scopes };
   if (hostName) config.hostName = hostName;
@@ -93,7 +103,11 @@ export function build(options) {
     copyFileSync(join(SHIM_SRC, file), join(vendor, file));
   }
   for (const file of readdirSync(EXAMPLE_SRC).filter((f) => f !== 'manifest.json')) {
-    copyFileSync(join(EXAMPLE_SRC, file), join(out, file));
+    if (file.endsWith('.js')) {
+      writeFileSync(join(out, file), resolvePackageImport(readFileSync(join(EXAMPLE_SRC, file), 'utf8')));
+    } else {
+      copyFileSync(join(EXAMPLE_SRC, file), join(out, file));
+    }
   }
   writeFileSync(join(out, 'config.js'), configModule(options));
   const manifest = options.firefox ? firefoxManifest() : chromiumManifest();

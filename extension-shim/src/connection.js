@@ -106,6 +106,13 @@ export class NativeConnection {
     return rec.promise;
   }
 
+  /** Connect (and `hello`) if not connected; resolves when bound, rejects with why not. */
+  async connect() {
+    this.#suspended = false;
+    if (this.#port && this.#bound) return;
+    await this.#whenReady();
+  }
+
   /** Connect (and `hello`) now if not connected, so events start flowing. Errors are ignored. */
   connectInBackground() {
     this.#suspended = false;

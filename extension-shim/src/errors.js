@@ -1,8 +1,8 @@
 // Error classes that look like the ones @logto/chrome-extension throws, and
 // the translation of what the browser and the daemon report into them.
 
-/** Messages of the SDK's own codes, so `error.message` reads the same. */
-const SDK_MESSAGES = Object.freeze({
+/** `LogtoClientError` messages of @logto/client, so `error.message` reads the same. */
+const CLIENT_MESSAGES = Object.freeze({
   'sign_in_session.invalid': 'Invalid sign-in session.',
   'sign_in_session.not_found': 'Sign-in session not found.',
   not_authenticated: 'Not authenticated.',
@@ -11,54 +11,134 @@ const SDK_MESSAGES = Object.freeze({
   missing_scope_organizations: 'The `urn:logto:scope:organizations` scope is required',
 });
 
+/** `LogtoError` messages of @logto/js. */
+const LOGTO_MESSAGES = Object.freeze({
+  'id_token.invalid_iat': 'Invalid issued at time in the ID token',
+  'id_token.invalid_token': 'Invalid ID token',
+  'callback_uri_verification.redirect_uri_mismatched': 'The callback URI mismatches the redirect URI.',
+  'callback_uri_verification.error_found': 'Error found in the callback URI',
+  'callback_uri_verification.missing_state': 'Missing state in the callback URI',
+  'callback_uri_verification.state_mismatched': 'State mismatched in the callback URI',
+  'callback_uri_verification.missing_code': 'Missing code in the callback URI',
+  crypto_subtle_unavailable: 'Crypto.subtle is unavailable in insecure contexts (non-HTTPS).',
+  unexpected_response_error: 'Unexpected response error from the server.',
+});
+
 /**
- * Every error the shim rejects with is a `LogtoClientError` (so one
- * `instanceof` check is enough); the codes the SDK raises as `LogtoError` or
- * `LogtoRequestError` are instances of those subclasses as well.
+ * What @logto/client throws for the client's own conditions (`not_authenticated`,
+ * `user_cancelled`, …). The shim throws it also for its own and the daemon's
+ * codes (`host_not_found`, `app_not_registered`, `network_error`, … — see the
+ * README's table), so `code` is wider than the SDK's union.
  */
 export class LogtoClientError extends Error {
   /**
    * @param {string} code
    * @param {unknown} [data]
-   * @param {string} [message] defaults to the SDK's message for `code`
+   * @param {string} [message] shim extension: defaults to the SDK's message for `code`
    */
   constructor(code, data, message) {
-    super(message ?? SDK_MESSAGES[code] ?? code);
+    super(message ?? CLIENT_MESSAGES[code] ?? code);
     this.name = 'LogtoClientError';
     this.code = code;
     this.data = data;
   }
 }
 
-/** ID token and callback verification errors (`id_token.*`, `callback_uri_verification.*`). */
-export class LogtoError extends LogtoClientError {
+/**
+ * What @logto/js throws for ID token and callback checks (`id_token.*`,
+ * `callback_uri_verification.*`, `unexpected_response_error`). Like the
+ * SDK's, it is not a `LogtoClientError`.
+ */
+export class LogtoError extends Error {
+  /**
+   * @param {string} code
+   * @param {unknown} [data]
+   * @param {string} [message] shim extension: defaults to the SDK's message for `code`
+   */
   constructor(code, data, message) {
-    super(code, data, message);
+    super(message ?? LOGTO_MESSAGES[code] ?? code);
+    this.code = code;
+    this.data = data;
     this.name = 'LogtoError';
   }
 }
 
-/** The identity provider answered with an OAuth error (`idp_error`; details in `data`). */
-export class LogtoRequestError extends LogtoClientError {
-  constructor(code, data, message) {
-    super(code, data, message);
+/**
+ * The identity provider refused a request. `code` is the SDK's
+ * (`oidc.invalid_grant`, `oidc.invalid_target`, …); the shim adds `data`
+ * with the daemon's code and the provider's `error` / `error_description`.
+ * `cause` is the HTTP response in the SDK; here the daemon made the request,
+ * so it is undefined.
+ */
+export class LogtoRequestError extends Error {
+  /**
+   * @param {string} code
+   * @param {string} message
+   * @param {Response} [cause]
+   */
+  constructor(code, message, cause) {
+    super(message);
+    this.code = code;
+    this.cause = cause;
     this.name = 'LogtoRequestError';
   }
 }
 
+/** An OAuth error of a callback (`data` of `callback_uri_verification.error_found`). Not an Error, as in @logto/js. */
+export class OidcError {
+  constructor(error, errorDescription) {
+    this.error = error;
+    this.errorDescription = errorDescription;
+    this.name = 'OidcError';
+  }
+}
+
+/** The check @logto/js offers (by name, so it works across copies of the class). */
+export const isLogtoRequestError = (data) =>
+  data !== null && typeof data === 'object' && data instanceof Error && data.name === 'LogtoRequestError';
+
+function isObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A LogtoRequestError with the SDK's `oidc.<error>` code and the daemon's code in `data`. */
+function requestError(oauthError, message, daemonCode, wireData) {
+  const err = new LogtoRequestError(`oidc.${oauthError}`, message);
+  err.data = { daemonCode, ...(isObject(wireData) ? wireData : {}) };
+  return err;
+}
+
 /**
- * Build the error for an `{"error": {code, message, data}}` reply.
- * The daemon's codes are the SDK's codes, so they pass through unchanged.
+ * Build the error for an `{"error": {code, message, data}}` reply: the class
+ * and code the SDK would throw for the same condition (table in the README).
  */
 export function errorFromWire(wire) {
   const code = typeof wire?.code === 'string' ? wire.code : 'internal_error';
   const message = typeof wire?.message === 'string' && wire.message ? wire.message : undefined;
   const data = wire?.data;
-  if (code.startsWith('id_token.') || code.startsWith('callback_uri_verification.')
-      || code === 'unexpected_response_error') {
-    return new LogtoError(code, data, message);
+  const oauthError = isObject(data) && typeof data.error === 'string' && data.error ? data.error : null;
+
+  if (code === 'callback_uri_verification.error_found') {
+    // The SDK puts an OidcError in `data`.
+    const oidc = oauthError
+      ? new OidcError(oauthError, typeof data.error_description === 'string' ? data.error_description : undefined)
+      : data;
+    return new LogtoError(code, oidc, message);
   }
-  if (code === 'idp_error') return new LogtoRequestError(code, data, message);
+  if (code in LOGTO_MESSAGES) return new LogtoError(code, data, message);
+  // The provider answered with an OAuth error: the SDK surfaces Logto's
+  // `{code: "oidc.<error>"}` body as a LogtoRequestError.
+  if (code === 'idp_error') {
+    if (oauthError) return requestError(oauthError, message ?? oauthError, code, data);
+    // Discovery or a body that is not an OAuth error: the SDK's requester says this.
+    return new LogtoError('unexpected_response_error', { daemonCode: code, ...(isObject(data) ? data : {}) }, message);
+  }
+  // The daemon checks resources before asking (a refused one would consume
+  // the refresh token); Logto itself answers `oidc.invalid_target`.
+  if (code === 'invalid_target') return requestError('invalid_target', message ?? code, code, data);
+  // A refresh the provider refused (revoked or expired grant), when the
+  // daemon says which OAuth error it was.
+  if (code === 'not_authenticated' && oauthError) return requestError(oauthError, message ?? oauthError, code, data);
   return new LogtoClientError(code, data, message);
 }
 

@@ -5,11 +5,32 @@
 
 import { NativeConnection } from './connection.js';
 import { DEFAULT_HOST_NAME } from './constants.js';
-import { LogtoClientError } from './errors.js';
-import { closeTab, openTab, visitInBackground } from './tabs.js';
+import { LogtoClientError, LogtoError } from './errors.js';
+import {
+  createRequester, generateCodeChallenge, generateCodeVerifier, generateState,
+} from './sdk.js';
+import { closeTab, focusTab, openTab, visitInBackground } from './tabs.js';
 
-export { LogtoClientError, LogtoError, LogtoRequestError } from './errors.js';
-export { UserScope, ReservedScope, Prompt, DEFAULT_HOST_NAME } from './constants.js';
+// Every runtime export of @logto/chrome-extension 0.1.27 (test/parity.test.js checks it).
+export {
+  LogtoClientError, LogtoError, LogtoRequestError, OidcError, isLogtoRequestError,
+} from './errors.js';
+export {
+  UserScope, ReservedScope, ReservedResource, Prompt, PersistKey,
+  organizationUrnPrefix, buildOrganizationUrn, getOrganizationIdFromUrn, DEFAULT_HOST_NAME,
+} from './constants.js';
+export {
+  BrowserStorage, ChromeExtensionStorage, createRequester,
+  generateCodeChallenge, generateCodeVerifier, generateState,
+} from './sdk.js';
+
+/**
+ * Codes that mean "the companion cannot be asked" (missing, not allowed, not
+ * registered, not answering): `isAuthenticated()` resolves false and
+ * `getIdToken()` null for them, as the SDK does with an empty storage;
+ * `getCompanionStatus()` says which one and how to fix it.
+ */
+const UNREACHABLE = new Set(['host_not_found', 'host_forbidden', 'app_not_registered', 'daemon_unavailable', 'timeout']);
 
 const DEFAULTS = Object.freeze({
   requestTimeout: 30_000,
@@ -29,11 +50,25 @@ function defined(object) {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined));
 }
 
-export default class LogtoClient {
+/**
+ * The client: every method of @logto/client's `LogtoClient`, answered by the
+ * daemon. Exported as `BaseClient` too, as the SDK exports its base class;
+ * `new BaseClient(config)` works like `new LogtoClient(config)` (an adapter
+ * given as second argument is ignored: the daemon does the requests).
+ */
+export class BaseClient {
   /** The config given to the constructor (frozen copy). */
   logtoConfig;
   /** The native messaging host this client talks to. */
   hostName;
+  /**
+   * The SDK's adapter, kept for code that reads it. The daemon makes the
+   * requests and holds the tokens, so: `requester` is a plain fetch requester
+   * (not used by the client), `storage.getItem('idToken')` asks the daemon,
+   * the other keys read `null` (refresh and access tokens never leave it),
+   * and writes reject with `forbidden`; `navigate` opens a tab.
+   */
+  adapter;
 
   #api;
   #timers;
@@ -41,10 +76,19 @@ export default class LogtoClient {
   #signInTimeout;
   #signOutTimeout;
   #listeners = new Set();
-  /** flowId → Promise<tab id | null> of the sign-in tab opened for it. */
+  /**
+   * flowId → { tab: Promise<tab id | null>, tabId, url } of the sign-in tab
+   * opened for a flow. Closing that tab cancels the flow.
+   */
   #flowTabs = new Map();
+  /** Pending `signIn` calls: { flowId, fail }. flowId is set by `signInStarted`. */
+  #signIns = new Set();
+  #tabRemovedListener = null;
   /** Last known session state (undefined until the daemon said). */
   #authenticated = undefined;
+  /** The last `hello` result (version, protocol) for getCompanionStatus. */
+  #hello = null;
+  #jwtVerifier;
 
   /**
    * @param {object} config the `LogtoConfig` of
@@ -60,14 +104,25 @@ export default class LogtoClient {
     }
     this.logtoConfig = Object.freeze({ ...config });
     this.hostName = config.hostName ?? DEFAULT_HOST_NAME;
-    this.#api = internals.api ?? globalThis.browser ?? globalThis.chrome;
+    this.#api = internals?.api ?? globalThis.browser ?? globalThis.chrome;
     this.#timers = {
-      setTimeout: internals.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms)),
-      clearTimeout: internals.clearTimeout ?? ((t) => globalThis.clearTimeout(t)),
-      now: internals.now ?? (() => Date.now()),
+      setTimeout: internals?.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms)),
+      clearTimeout: internals?.clearTimeout ?? ((t) => globalThis.clearTimeout(t)),
+      now: internals?.now ?? (() => Date.now()),
     };
     this.#signInTimeout = config.signInTimeout ?? DEFAULTS.signInTimeout;
     this.#signOutTimeout = config.signOutTimeout ?? DEFAULTS.signOutTimeout;
+    this.adapter = this.#makeAdapter();
+    this.#jwtVerifier = {
+      // The daemon verified the ID token (signature against the JWKS, iss,
+      // aud, exp, iat) before storing it; the one it holds is the one to trust.
+      verifyIdToken: async (idToken) => {
+        if (typeof idToken !== 'string' || idToken !== await this.getIdToken()) {
+          throw new LogtoError('id_token.invalid_token', undefined,
+            'Not the ID token the logto-companion daemon verified and holds for this session.');
+        }
+      },
+    };
 
     let extensionId;
     try { extensionId = this.#api?.runtime?.id; } catch { /* not in an extension */ }
@@ -100,7 +155,10 @@ export default class LogtoClient {
   /**
    * Sign in: the daemon runs the OIDC flow and sends the authorization URL,
    * which opens in a new tab; the tab closes when the flow ends. Resolves
-   * (with nothing, like the SDK) once the user is signed in.
+   * (with nothing, like the SDK) once the user is signed in. Closing the tab
+   * cancels the flow: this rejects with `user_cancelled`, as the SDK's does
+   * when its window closes. A call while a flow runs joins it and brings its
+   * tab to the front (or opens it again).
    *
    * `signIn(options)` or the old positional form
    * `signIn(redirectUri, interactionMode?, loginHint?)`; the redirect URI is
@@ -108,37 +166,70 @@ export default class LogtoClient {
    */
   async signIn(options, interactionMode, loginHint) {
     let params;
-    if (typeof options === 'string' || options === undefined) {
+    if (typeof options === 'string' || options instanceof URL || options === undefined) {
       params = defined({ interactionMode, loginHint });
     } else {
       params = defined(Object.fromEntries(SIGN_IN_KEYS.map((k) => [k, options?.[k]])));
     }
     params.openIn ??= 'extension';
-    await this.#conn.request('signIn', params, { timeout: this.#signInTimeout });
-  }
-
-  /**
-   * Sign out: the daemon revokes the grant and clears the keychain for every
-   * browser; the end-session page then runs in a background tab that closes
-   * itself. Resolves with nothing, like the SDK.
-   */
-  async signOut(postLogoutRedirectUri) {
-    const params = postLogoutRedirectUri === undefined ? undefined : { postLogoutRedirectUri };
-    const result = await this.#conn.request('signOut', params);
-    if (typeof result.endSessionUrl === 'string' && result.endSessionUrl) {
-      await visitInBackground(this.#api, result.endSessionUrl,
-        { timeoutMs: this.#signOutTimeout, timers: this.#timers });
+    const entry = { flowId: null, fail: null };
+    const local = new Promise((_, reject) => { entry.fail = reject; });
+    this.#signIns.add(entry);
+    try {
+      await Promise.race([this.#conn.request('signIn', params, { timeout: this.#signInTimeout }), local]);
+    } finally {
+      this.#signIns.delete(entry);
     }
   }
 
-  async isAuthenticated() {
-    const { authenticated } = await this.#conn.request('isAuthenticated');
-    return authenticated === true;
+  /**
+   * Sign out of the shared session: the daemon revokes the grant and clears
+   * the keychain for every browser and the CLI; the end-session page (when
+   * the provider has one) then runs in a background tab that closes itself.
+   *
+   * `postLogoutRedirectUri` is ignored: the end-session page runs in a tab
+   * nobody looks at, and the daemon sends the post-logout URI given to
+   * `logto-companion install --post-logout-redirect-uri` (or none).
+   *
+   * Resolves with what the daemon reports (the SDK resolves with nothing):
+   * `{ endSessionUrl, revoked, revocationError? }`.
+   */
+  async signOut(_postLogoutRedirectUri) {
+    const result = await this.#conn.request('signOut');
+    const endSessionUrl = typeof result.endSessionUrl === 'string' && result.endSessionUrl
+      ? result.endSessionUrl : null;
+    if (endSessionUrl) {
+      await visitInBackground(this.#api, endSessionUrl,
+        { timeoutMs: this.#signOutTimeout, timers: this.#timers });
+    }
+    return defined({ endSessionUrl, revoked: result.revoked, revocationError: result.revocationError });
   }
 
+  /**
+   * Never rejects, like the SDK's (which reads a storage): false when signed
+   * out and also when the companion cannot be asked (not installed, this
+   * extension or app not registered, not answering) — `getCompanionStatus()`
+   * says why.
+   */
+  async isAuthenticated() {
+    try {
+      const { authenticated } = await this.#conn.request('isAuthenticated');
+      return authenticated === true;
+    } catch (error) {
+      if (!UNREACHABLE.has(error?.code)) console.warn('logto-companion: isAuthenticated failed', error);
+      return false;
+    }
+  }
+
+  /** The ID token, or null when signed out (or the companion cannot be asked), like the SDK. */
   async getIdToken() {
-    const { idToken } = await this.#conn.request('getIdToken');
-    return idToken ?? null;
+    try {
+      const { idToken } = await this.#conn.request('getIdToken');
+      return idToken ?? null;
+    } catch (error) {
+      if (error?.code === 'not_authenticated' || UNREACHABLE.has(error?.code)) return null;
+      throw error;
+    }
   }
 
   /** Refresh tokens never leave the daemon: always rejects with code `forbidden`. */
@@ -171,10 +262,16 @@ export default class LogtoClient {
     return (await this.#conn.request('fetchUserInfo')).userInfo;
   }
 
+  /** Drops the daemon's cached access tokens of this app (the next call refreshes). */
   async clearAccessToken() {
     await this.#conn.request('clearAccessToken');
   }
 
+  /**
+   * Deletes the shared session from the keychain — for every browser and
+   * the CLI — without revoking it at the provider (as the SDK's only clears
+   * its storage). Use `signOut()` to end the session at the provider too.
+   */
   async clearAllTokens() {
     await this.#conn.request('clearAllTokens');
   }
@@ -195,7 +292,53 @@ export default class LogtoClient {
     return false;
   }
 
+  /**
+   * The SDK's ID token verifier. By default it accepts exactly the ID token
+   * the daemon verified and holds; one set with `setJwtVerifier` is returned
+   * here but never called by the client (the daemon verifies the tokens).
+   */
+  get jwtVerifier() {
+    return this.#jwtVerifier;
+  }
+
+  /** Replace `jwtVerifier` (an object, or a function of this client returning one). */
+  setJwtVerifier(buildJwtVerifier) {
+    this.#jwtVerifier = typeof buildJwtVerifier === 'function' ? buildJwtVerifier(this) : buildJwtVerifier;
+  }
+
   // ---------------------------------------------------------- shim extras
+
+  /**
+   * Why `isAuthenticated()` says what it says: connects (and says `hello`)
+   * if needed and resolves with
+   * `{ ok, installed, registered, authenticated?, version?, protocol?, hostName, error? }`.
+   * `installed` is false when the browser cannot start the host for this
+   * extension; `registered` false when the daemon does not know this app for
+   * it; `error` is `{ code, message }` with the command that fixes it.
+   * Never rejects.
+   */
+  async getCompanionStatus() {
+    const base = { hostName: this.hostName };
+    try {
+      await this.#conn.connect();
+      const hello = this.#hello ?? {};
+      return defined({
+        ...base, ok: true, installed: true, registered: true,
+        authenticated: this.#authenticated, version: hello.version, protocol: hello.protocol,
+      });
+    } catch (error) {
+      const code = error?.code ?? 'internal_error';
+      const installed = code !== 'host_not_found' && code !== 'host_forbidden';
+      return defined({
+        ...base,
+        ok: false,
+        installed,
+        // Unknown while the daemon does not answer.
+        registered: installed && code !== 'app_not_registered' ? undefined : false,
+        error: { code, message: String(error?.message ?? error) },
+      });
+    }
+  }
 
   /**
    * Call `listener({ authenticated, sub? })` whenever the session changes,
@@ -219,7 +362,34 @@ export default class LogtoClient {
 
   // ------------------------------------------------------------ internals
 
+  #makeAdapter() {
+    const refuse = async (key) => {
+      throw new LogtoClientError('forbidden', { key },
+        'The session lives in the logto-companion daemon; the extension cannot write or remove its tokens '
+        + '(use signIn, signOut, clearAccessToken or clearAllTokens).');
+    };
+    const storage = {
+      getItem: async (key) => (key === 'idToken' ? this.getIdToken() : null),
+      setItem: refuse,
+      removeItem: refuse,
+    };
+    return {
+      requester: createRequester((...args) => globalThis.fetch(...args)),
+      storage,
+      unstable_cache: undefined,
+      navigate: async (url) => { await openTab(this.#api, url, { active: true }); },
+      generateState,
+      generateCodeVerifier,
+      generateCodeChallenge,
+      setStorageItem: async (key, value) => (value === null || value === undefined
+        ? storage.removeItem(key) : storage.setItem(key, value)),
+      getCachedObject: async () => undefined,
+      getWithCache: async (_key, getter) => getter(),
+    };
+  }
+
   #onBound(result, reconnected) {
+    this.#hello = result;
     const authenticated = result.authenticated === true;
     const changed = this.#authenticated !== undefined && this.#authenticated !== authenticated;
     this.#authenticated = authenticated;
@@ -231,17 +401,15 @@ export default class LogtoClient {
     switch (event) {
       case 'signInStarted': {
         if (typeof data.url !== 'string') return;
-        const tab = openTab(this.#api, data.url, { active: true }).catch((e) => {
-          console.error('logto-companion: could not open the sign-in page', e);
-          return null;
-        });
-        this.#flowTabs.set(data.flowId, tab);
+        // The pending signIn calls of this client that do not know their flow yet belong to it.
+        for (const entry of this.#signIns) entry.flowId ??= data.flowId;
+        this.#showFlowTab(data.flowId, data.url);
         return;
       }
       case 'signInFinished': {
-        const tab = this.#flowTabs.get(data.flowId);
-        this.#flowTabs.delete(data.flowId);
-        if (tab) tab.then((tabId) => closeTab(this.#api, tabId));
+        const flow = this.#flowTabs.get(data.flowId);
+        this.#forgetFlowTab(data.flowId);
+        if (flow) flow.tab.then((tabId) => closeTab(this.#api, tabId));
         return;
       }
       case 'sessionChanged': {
@@ -251,6 +419,76 @@ export default class LogtoClient {
       }
       default:
         // Unknown events are ignored: newer daemons may send more.
+    }
+  }
+
+  /** Focus the flow's tab if it is still open, else open it (again). */
+  #showFlowTab(flowId, url) {
+    const known = this.#flowTabs.get(flowId);
+    const flow = { url, tabId: null, tab: null };
+    flow.tab = (async () => {
+      const previous = known ? await known.tab : null;
+      if (previous !== null && await focusTab(this.#api, previous)) return previous;
+      return openTab(this.#api, url, { active: true });
+    })().then((tabId) => {
+      flow.tabId = tabId;
+      return tabId;
+    }, (e) => {
+      console.error('logto-companion: could not open the sign-in page', e);
+      return null;
+    });
+    this.#flowTabs.set(flowId, flow);
+    this.#watchTabs();
+  }
+
+  #forgetFlowTab(flowId) {
+    this.#flowTabs.delete(flowId);
+    if (this.#flowTabs.size === 0) this.#unwatchTabs();
+  }
+
+  /** While a sign-in tab is open, closing it cancels its flow. */
+  #watchTabs() {
+    const onRemoved = this.#api?.tabs?.onRemoved;
+    if (this.#tabRemovedListener || typeof onRemoved?.addListener !== 'function') return;
+    this.#tabRemovedListener = (tabId) => {
+      for (const [flowId, flow] of this.#flowTabs) {
+        if (flow.tabId === tabId) {
+          this.#forgetFlowTab(flowId);
+          this.#cancelFlow(flowId);
+        }
+      }
+    };
+    onRemoved.addListener(this.#tabRemovedListener);
+  }
+
+  #unwatchTabs() {
+    if (!this.#tabRemovedListener) return;
+    try { this.#api?.tabs?.onRemoved?.removeListener?.(this.#tabRemovedListener); } catch { /* gone */ }
+    this.#tabRemovedListener = null;
+  }
+
+  /**
+   * The user closed the flow's tab: ask the daemon to end the flow (it
+   * answers the pending signIn calls with `user_cancelled` and closes its
+   * loopback port before replying). Whatever the daemon says, except "that
+   * flow already finished", this client's signIn calls of that flow reject
+   * with `user_cancelled` now — also with a daemon that predates
+   * `cancelSignIn`.
+   */
+  async #cancelFlow(flowId) {
+    let finishedAlready = false;
+    try {
+      const result = await this.#conn.request('cancelSignIn', defined({ flowId }));
+      finishedAlready = result?.cancelled === false;
+    } catch (e) {
+      if (e?.code !== 'method_not_found') console.warn('logto-companion: cancelSignIn failed', e);
+    }
+    if (finishedAlready) return;
+    for (const entry of this.#signIns) {
+      if (entry.flowId === flowId) {
+        entry.fail(new LogtoClientError('user_cancelled', { flowId },
+          'The sign-in tab was closed before the sign-in finished.'));
+      }
     }
   }
 
@@ -264,3 +502,6 @@ export default class LogtoClient {
     }
   }
 }
+
+/** The default export, as in @logto/chrome-extension. */
+export default class LogtoClient extends BaseClient {}

@@ -1,6 +1,6 @@
-// Opening and closing the tabs of the sign-in and sign-out pages.
-// `tabs.create` and `tabs.remove` need no "tabs" permission, and
-// `tabs.onUpdated` still reports `status` without it.
+// Opening, focusing and closing the tabs of the sign-in and sign-out pages.
+// `tabs.create`, `tabs.update`, `tabs.remove` and `windows.update` need no
+// "tabs" permission, and `tabs.onUpdated` still reports `status` without it.
 
 /**
  * The end-session page loads once, auto-submits its confirm form, and the
@@ -20,6 +20,25 @@ export async function openTab(api, url, { active }) {
     return null;
   }
   throw new Error('logto-companion: cannot open a tab here (no tabs.create and no window.open)');
+}
+
+/**
+ * Bring a tab to the front (and its window). Resolves true when the tab
+ * exists, false when it is gone (the caller opens a new one).
+ */
+export async function focusTab(api, tabId) {
+  if (typeof tabId !== 'number' || typeof api?.tabs?.update !== 'function') return false;
+  let tab;
+  try {
+    tab = await api.tabs.update(tabId, { active: true });
+  } catch {
+    return false; // closed meanwhile
+  }
+  if (!tab) return false;
+  if (typeof tab.windowId === 'number' && typeof api?.windows?.update === 'function') {
+    try { await api.windows.update(tab.windowId, { focused: true }); } catch { /* focus is best effort */ }
+  }
+  return true;
 }
 
 /** Close a tab; a tab the user already closed is fine. */

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import LogtoClient, {
-  DEFAULT_HOST_NAME, LogtoClientError, LogtoError, LogtoRequestError, Prompt, ReservedScope, UserScope,
+  DEFAULT_HOST_NAME, LogtoClientError, LogtoError, LogtoRequestError, OidcError, Prompt, ReservedScope, UserScope,
+  isLogtoRequestError,
 } from '../src/index.js';
 import { flush } from './fakes.js';
 import { answerHello, setup, track } from './helpers.js';
@@ -70,29 +71,46 @@ test('getRefreshToken rejects with forbidden and never asks the host', async () 
   assert.equal(browser.ports.length, 0);
 });
 
-test('daemon errors keep their code, message and data, with the SDK classes', async () => {
+test('daemon errors become the SDK classes and codes, the daemon code kept in data', async () => {
   const { browser, client } = setup({ host: {} });
+  // [wire code, message, wire data, class, name, SDK code, expected data]
   const cases = [
-    ['not_authenticated', 'not signed in', undefined, LogtoClientError, 'LogtoClientError'],
-    ['invalid_target', 'resource not configured', undefined, LogtoClientError, 'LogtoClientError'],
-    ['id_token.invalid_token', 'bad signature', undefined, LogtoError, 'LogtoError'],
-    ['callback_uri_verification.error_found', 'access_denied', { error: 'access_denied' }, LogtoError, 'LogtoError'],
-    ['idp_error', 'invalid_grant', { error: 'invalid_grant', error_description: 'grant revoked' },
-      LogtoRequestError, 'LogtoRequestError'],
+    ['not_authenticated', 'not signed in', undefined, LogtoClientError, 'LogtoClientError', 'not_authenticated', undefined],
+    ['keychain_unavailable', 'no keychain', undefined, LogtoClientError, 'LogtoClientError', 'keychain_unavailable', undefined],
+    ['invalid_target', 'resource not configured', undefined, LogtoRequestError, 'LogtoRequestError',
+      'oidc.invalid_target', { daemonCode: 'invalid_target' }],
+    ['id_token.invalid_token', 'bad signature', undefined, LogtoError, 'LogtoError', 'id_token.invalid_token', undefined],
+    ['callback_uri_verification.error_found', 'access_denied', { error: 'access_denied', error_description: 'no' },
+      LogtoError, 'LogtoError', 'callback_uri_verification.error_found', new OidcError('access_denied', 'no')],
+    ['idp_error', 'grant revoked', { error: 'invalid_grant', error_description: 'grant revoked' },
+      LogtoRequestError, 'LogtoRequestError', 'oidc.invalid_grant',
+      { daemonCode: 'idp_error', error: 'invalid_grant', error_description: 'grant revoked' }],
+    ['idp_error', 'discovery failed', undefined, LogtoError, 'LogtoError', 'unexpected_response_error',
+      { daemonCode: 'idp_error' }],
+    ['not_authenticated', 'the session ended', { error: 'invalid_grant' }, LogtoRequestError, 'LogtoRequestError',
+      'oidc.invalid_grant', { daemonCode: 'not_authenticated', error: 'invalid_grant' }],
   ];
-  for (const [code, message, data, Class, name] of cases) {
+  for (const [code, message, data, Class, name, sdkCode, expectedData] of cases) {
     const pending = client.getAccessToken('https://api.example.test').catch((e) => e);
     await flush(6);
     browser.port.replyError(browser.port.last('getAccessToken').id, code, message, data);
     const err = await pending;
     assert.ok(err instanceof Class, code);
-    assert.ok(err instanceof LogtoClientError, 'every error is a LogtoClientError');
     assert.ok(err instanceof Error);
     assert.equal(err.name, name);
-    assert.equal(err.code, code);
+    assert.equal(err.code, sdkCode);
     assert.equal(err.message, message);
-    assert.deepEqual(err.data, data);
+    assert.deepEqual(err.data, expectedData);
+    assert.equal(isLogtoRequestError(err), Class === LogtoRequestError);
+    if (Class === LogtoRequestError) assert.equal(err.cause, undefined, 'no HTTP response: the daemon made the request');
   }
+});
+
+test('the three error classes are unrelated, as in the SDK', () => {
+  assert.equal(new LogtoError('id_token.invalid_token') instanceof LogtoClientError, false);
+  assert.equal(new LogtoRequestError('oidc.invalid_grant', 'x') instanceof LogtoClientError, false);
+  assert.equal(new LogtoError('id_token.invalid_token').message, 'Invalid ID token');
+  assert.equal(new OidcError('e') instanceof Error, false);
 });
 
 test('LogtoClientError without a message uses the SDK text for its code', () => {
@@ -255,18 +273,18 @@ test('signOut opens endSessionUrl in a background tab and closes it after the pa
   await flush();
   assert.deepEqual(browser.tabs.removed, [tab.id]);
   assert.equal(signOut.settled, true);
-  assert.equal(signOut.value, undefined);
+  assert.deepEqual(signOut.value, { endSessionUrl });
   assert.equal(browser.tabs.onUpdated.hasListeners(), false, 'listeners removed');
   assert.equal(browser.tabs.onRemoved.hasListeners(), false);
 });
 
-test('signOut(postLogoutRedirectUri) passes it on; the tab is closed after 10 s at the latest', async () => {
+test('signOut(postLogoutRedirectUri) does not send it (the daemon uses the installed one); the tab is closed after 10 s at the latest', async () => {
   const { browser, clock, client } = setup({ host: { handlers: {
     signOut: (p, m) => p.reply(m.id, { endSessionUrl: 'https://auth.example.test/oidc/session/end?x' }),
   } } });
   const signOut = track(client.signOut('https://example.test/bye'));
   await flush(8);
-  assert.deepEqual(browser.port.last('signOut').params, { postLogoutRedirectUri: 'https://example.test/bye' });
+  assert.equal(browser.port.last('signOut').params, undefined);
   await clock.advance(9_999);
   assert.equal(signOut.settled, false);
   await clock.advance(1);

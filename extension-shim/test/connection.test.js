@@ -48,18 +48,18 @@ test('the hostName option picks the native host; includeReservedScopes is passed
 
 test('requests made before hello is answered wait for it, on one port', async () => {
   const { browser, client } = setup();
-  const a = client.getIdToken();
+  const a = client.getIdTokenClaims();
   const b = client.getAccessToken('https://api.example.test');
   const c = client.isAuthenticated();
   await flush();
   assert.deepEqual(browser.port.methods, ['hello']);
   await answerHello(browser);
   assert.equal(browser.ports.length, 1);
-  assert.deepEqual(browser.port.methods, ['hello', 'getIdToken', 'getAccessToken', 'isAuthenticated']);
+  assert.deepEqual(browser.port.methods, ['hello', 'getIdTokenClaims', 'getAccessToken', 'isAuthenticated']);
   const ids = browser.port.sent.map((m) => m.id);
   assert.equal(new Set(ids).size, ids.length, 'ids are unique');
   for (const m of browser.port.sent.slice(1)) {
-    const result = { getIdToken: { idToken: 'id.tok' }, getAccessToken: { accessToken: 'at', expiresAt: 1 },
+    const result = { getIdTokenClaims: { claims: 'id.tok' }, getAccessToken: { accessToken: 'at', expiresAt: 1 },
       isAuthenticated: { authenticated: true } }[m.method];
     browser.port.reply(m.id, result);
   }
@@ -74,12 +74,12 @@ test('replies are matched by id, whatever their order', async () => {
   browser.port.reply(browser.port.last('isAuthenticated').id, { authenticated: false });
   const first = client.getAccessToken('https://one.test');
   const second = client.getAccessToken('https://two.test');
-  const third = client.getIdToken();
+  const third = client.getIdTokenClaims();
   await flush();
   const [m1, m2, m3] = browser.port.sent.slice(-3);
   assert.deepEqual(m1.params, { resource: 'https://one.test' });
   assert.deepEqual(m2.params, { resource: 'https://two.test' });
-  browser.port.reply(m3.id, { idToken: 'ID' });
+  browser.port.reply(m3.id, { claims: 'ID' });
   browser.port.reply(m2.id, { accessToken: 'TWO', expiresAt: 2 });
   browser.port.reply(m1.id, { accessToken: 'ONE', expiresAt: 1 });
   assert.deepEqual(await Promise.all([first, second, third]), ['ONE', 'TWO', 'ID']);
@@ -87,32 +87,32 @@ test('replies are matched by id, whatever their order', async () => {
 
 test('a reply with an unknown id or a null id is ignored', async () => {
   const { browser, client } = setup({ host: {} });
-  const call = track(client.getIdToken());
+  const call = track(client.getIdTokenClaims());
   await flush(6);
-  const req = browser.port.last('getIdToken');
-  browser.port.reply(req.id + 1000, { idToken: 'wrong' });
+  const req = browser.port.last('getIdTokenClaims');
+  browser.port.reply(req.id + 1000, { claims: 'wrong' });
   browser.port.deliver({ id: null, error: { code: 'invalid_request', message: 'x' } });
   await flush();
   assert.equal(call.settled, false);
-  browser.port.reply(req.id, { idToken: 'right' });
+  browser.port.reply(req.id, { claims: 'right' });
   await flush();
   assert.equal(call.value, 'right');
 });
 
 test('a request without a reply rejects with `timeout`; a late reply is dropped; the port stays usable', async () => {
   const { browser, clock, client } = setup({ config: { requestTimeout: 1000 }, host: {} });
-  const slow = track(client.getIdToken());
+  const slow = track(client.getIdTokenClaims());
   await flush(6);
-  const req = browser.port.last('getIdToken');
+  const req = browser.port.last('getIdTokenClaims');
   await clock.advance(999);
   assert.equal(slow.settled, false);
   await clock.advance(1);
   assert.equal(slow.error?.code, 'timeout');
-  assert.match(slow.error.message, /getIdToken.*1000 ms/);
-  browser.port.reply(req.id, { idToken: 'late' }); // no effect, no throw
-  const next = client.getIdToken();
+  assert.match(slow.error.message, /getIdTokenClaims.*1000 ms/);
+  browser.port.reply(req.id, { claims: 'late' }); // no effect, no throw
+  const next = client.getIdTokenClaims();
   await flush();
-  browser.port.reply(browser.port.last('getIdToken').id, { idToken: 'fresh' });
+  browser.port.reply(browser.port.last('getIdTokenClaims').id, { claims: 'fresh' });
   assert.equal(await next, 'fresh');
   assert.equal(browser.ports.length, 1);
   assert.equal(browser.port.disconnectedByExtension, false);
@@ -120,7 +120,7 @@ test('a request without a reply rejects with `timeout`; a late reply is dropped;
 
 test('the timeout also covers waiting for hello; an unanswered hello drops the port', async () => {
   const { browser, clock, client } = setup({ config: { requestTimeout: 500 } });
-  const call = track(client.isAuthenticated());
+  const call = track(client.getIdTokenClaims());
   await flush();
   await clock.advance(500);
   assert.equal(call.error?.code, 'timeout');
@@ -140,7 +140,7 @@ test('signIn is not bound by the normal timeout but by signInTimeout', async () 
 
 test('default timeouts: 30 s for calls, 10 min for signIn', async () => {
   const { clock, client } = setup({ host: {} });
-  const call = track(client.getIdToken());
+  const call = track(client.getIdTokenClaims());
   const signIn = track(client.signIn({}));
   await flush(6);
   await clock.advance(29_999);
@@ -155,7 +155,7 @@ test('default timeouts: 30 s for calls, 10 min for signIn', async () => {
 
 test('"Native host has exited." rejects in-flight calls with daemon_unavailable; the next call reconnects after the backoff and says hello again', async () => {
   const { browser, clock, client } = setup({ host: {} });
-  const inflight = track(client.getIdToken());
+  const inflight = track(client.getIdTokenClaims());
   await flush(6);
   const first = browser.port;
   first.hostDisconnect('Native host has exited.');
@@ -163,14 +163,14 @@ test('"Native host has exited." rejects in-flight calls with daemon_unavailable;
   assert.equal(inflight.error?.code, 'daemon_unavailable');
   assert.match(inflight.error.message, /Native host has exited/);
 
-  const again = track(client.getIdToken());
+  const again = track(client.getIdTokenClaims());
   await flush(6);
   assert.equal(browser.ports.length, 1, 'waits for the 100 ms backoff');
   await clock.advance(100);
   await flush(6);
   assert.equal(browser.ports.length, 2);
-  assert.deepEqual(browser.port.methods, ['hello', 'getIdToken'], 'hello comes first on the new port');
-  browser.port.reply(browser.port.last('getIdToken').id, { idToken: 'x' });
+  assert.deepEqual(browser.port.methods, ['hello', 'getIdTokenClaims'], 'hello comes first on the new port');
+  browser.port.reply(browser.port.last('getIdTokenClaims').id, { claims: 'x' });
   await flush();
   assert.equal(again.value, 'x');
 });
@@ -181,7 +181,7 @@ test('backoff doubles while each new port dies quickly, is capped, and resets af
   const waitForPort = async () => {
     const before = browser.ports.length;
     const t0 = clock.now();
-    const call = track(client.getIdToken());
+    const call = track(client.getIdTokenClaims());
     await flush(6);
     while (browser.ports.length === before) await clock.advance(10);
     await flush(6);
@@ -191,7 +191,7 @@ test('backoff doubles while each new port dies quickly, is capped, and resets af
   for (let i = 0; i < 5; i += 1) {
     const { call, waited } = await waitForPort();
     waits.push(waited);
-    assert.deepEqual(browser.port.methods, ['hello', 'getIdToken']);
+    assert.deepEqual(browser.port.methods, ['hello', 'getIdTokenClaims']);
     browser.port.hostDisconnect('Native host has exited.'); // right after hello
     await flush();
     assert.equal(call.error?.code, 'daemon_unavailable');
@@ -200,7 +200,7 @@ test('backoff doubles while each new port dies quickly, is capped, and resets af
   // A connection that stays up for a while resets the backoff.
   await clock.advance(400);
   const { call } = await waitForPort();
-  browser.port.reply(browser.port.last('getIdToken').id, { idToken: 'ok' });
+  browser.port.reply(browser.port.last('getIdTokenClaims').id, { claims: 'ok' });
   await flush();
   assert.equal(call.value, 'ok');
   await clock.advance(10_000);
@@ -212,7 +212,7 @@ test('backoff doubles while each new port dies quickly, is capped, and resets af
 
 test('Chrome "host not found" becomes host_not_found with the installer command, and is not retried in a loop', async () => {
   const { browser, clock, client } = setup({ connectError: 'Specified native messaging host not found.' });
-  const err = await client.isAuthenticated().catch((e) => e);
+  const err = await client.getIdTokenClaims().catch((e) => e);
   assert.equal(err.code, 'host_not_found');
   assert.equal(err.name, 'LogtoClientError');
   assert.ok(err.message.includes(
@@ -220,7 +220,7 @@ test('Chrome "host not found" becomes host_not_found with the installer command,
   assert.match(err.message, /not installed/);
   assert.equal(browser.ports.length, 1);
   // Within the backoff window: the same error at once, no new host launch.
-  const again = await client.isAuthenticated().catch((e) => e);
+  const again = await client.getIdTokenClaims().catch((e) => e);
   assert.equal(again.code, 'host_not_found');
   assert.equal(browser.ports.length, 1);
   await clock.advance(5000);
@@ -234,7 +234,7 @@ test('Chrome "host not found" becomes host_not_found with the installer command,
 
 test('Chrome "forbidden" becomes host_forbidden naming the extension id and the fix', async () => {
   const { client } = setup({ connectError: 'Access to the specified native messaging host is forbidden.' });
-  const err = await client.getIdToken().catch((e) => e);
+  const err = await client.getIdTokenClaims().catch((e) => e);
   assert.equal(err.code, 'host_forbidden');
   assert.ok(err.message.includes(EXT_ID));
   assert.ok(err.message.includes(`--extension-id ${EXT_ID}`));
@@ -243,7 +243,7 @@ test('Chrome "forbidden" becomes host_forbidden naming the extension id and the 
 
 test('Firefox "No such native application" (port.error) names both causes and the installer command', async () => {
   const { client, browser } = setup({ flavor: 'firefox', connectError: 'No such native application logto_companion' });
-  const err = await client.getIdToken().catch((e) => e);
+  const err = await client.getIdTokenClaims().catch((e) => e);
   assert.equal(err.code, 'host_not_found');
   assert.match(err.message, /manifest/);
   assert.match(err.message, /allowed_extensions/);
@@ -253,7 +253,7 @@ test('Firefox "No such native application" (port.error) names both causes and th
 
 test('Firefox host exit with port.error null is daemon_unavailable', async () => {
   const { client, browser } = setup({ flavor: 'firefox', host: {} });
-  const call = track(client.getIdToken());
+  const call = track(client.getIdTokenClaims());
   await flush(6);
   browser.port.hostDisconnect(null);
   await flush();
@@ -268,7 +268,7 @@ test('other launch failures get clear messages too', async () => {
     ['Error when communicating with the native messaging host.', 'daemon_unavailable', /reconnects/],
   ]) {
     const { client } = setup({ connectError: raw });
-    const err = await client.getIdToken().catch((e) => e);
+    const err = await client.getIdTokenClaims().catch((e) => e);
     assert.equal(err.code, code, raw);
     assert.match(err.message, re);
   }
@@ -277,15 +277,15 @@ test('other launch failures get clear messages too', async () => {
 test('without connectNative (no nativeMessaging permission) calls reject with a fix', async () => {
   const { browser, client } = setup();
   delete browser.runtime.connectNative;
-  const err = await client.getIdToken().catch((e) => e);
+  const err = await client.getIdTokenClaims().catch((e) => e);
   assert.equal(err.code, 'host_forbidden');
   assert.match(err.message, /"nativeMessaging"/);
 });
 
 test('hello answered app_not_registered: calls reject with the installer command; the next call says hello again', async () => {
   const { browser, client } = setup();
-  const a = client.getIdToken().catch((e) => e);
-  const b = client.isAuthenticated().catch((e) => e);
+  const a = client.getIdTokenClaims().catch((e) => e);
+  const b = client.fetchUserInfo().catch((e) => e);
   await flush();
   browser.port.replyError(browser.port.last('hello').id, 'app_not_registered', 'app not registered for this origin');
   const [ea, eb] = await Promise.all([a, b]);
@@ -295,20 +295,20 @@ test('hello answered app_not_registered: calls reject with the installer command
     assert.ok(e.message.includes('app not registered for this origin'));
   }
   assert.deepEqual(browser.port.methods, ['hello'], 'nothing else was sent unbound');
-  const c = client.getIdToken();
+  const c = client.getIdTokenClaims();
   await flush();
   assert.equal(browser.ports.length, 1, 'same port');
   await answerHello(browser);
-  browser.port.reply(browser.port.last('getIdToken').id, { idToken: null });
+  browser.port.reply(browser.port.last('getIdTokenClaims').id, { claims: null });
   assert.equal(await c, null);
-  assert.deepEqual(browser.port.methods, ['hello', 'hello', 'getIdToken']);
+  assert.deepEqual(browser.port.methods, ['hello', 'hello', 'getIdTokenClaims']);
 });
 
 test('daemon_unavailable replies are passed through and the port is kept', async () => {
   const { browser, client } = setup({ host: { handlers: {
-    getIdToken: (p, m) => p.replyError(m.id, 'daemon_unavailable', 'daemon restarted'),
+    getIdTokenClaims: (p, m) => p.replyError(m.id, 'daemon_unavailable', 'daemon restarted'),
   } } });
-  const err = await client.getIdToken().catch((e) => e);
+  const err = await client.getIdTokenClaims().catch((e) => e);
   assert.equal(err.code, 'daemon_unavailable');
   assert.equal(err.message, 'daemon restarted');
   assert.equal(browser.ports.length, 1);
@@ -317,16 +317,16 @@ test('daemon_unavailable replies are passed through and the port is kept', async
 
 test('close() rejects in-flight calls and the next call reconnects without waiting', async () => {
   const { browser, client } = setup({ host: {} });
-  const call = track(client.getIdToken());
+  const call = track(client.getIdTokenClaims());
   await flush(6);
   client.close();
   await flush();
   assert.equal(call.error?.code, 'daemon_unavailable');
   assert.equal(browser.ports[0].disconnectedByExtension, true);
-  const next = track(client.getIdToken());
+  const next = track(client.getIdTokenClaims());
   await flush(6);
   assert.equal(browser.ports.length, 2);
-  browser.port.reply(browser.port.last('getIdToken').id, { idToken: 't' });
+  browser.port.reply(browser.port.last('getIdTokenClaims').id, { claims: 't' });
   await flush();
   assert.equal(next.value, 't');
 });
@@ -338,13 +338,13 @@ test('a port the browser already closed (postMessage throws) is replaced on the 
   browser.port.reply(browser.port.last('isAuthenticated').id, { authenticated: false });
   await ok;
   browser.port.closed = true; // closed, but no onDisconnect seen yet
-  const err = await client.getIdToken().catch((e) => e);
+  const err = await client.getIdTokenClaims().catch((e) => e);
   assert.equal(err.code, 'daemon_unavailable');
-  const next = track(client.getIdToken());
+  const next = track(client.getIdTokenClaims());
   await clock.advance(100);
   await flush(6);
   assert.equal(browser.ports.length, 2);
-  browser.port.reply(browser.port.last('getIdToken').id, { idToken: 'y' });
+  browser.port.reply(browser.port.last('getIdTokenClaims').id, { claims: 'y' });
   await flush();
   assert.equal(next.value, 'y');
 });
@@ -357,13 +357,13 @@ test('uses globalThis.browser when present, else globalThis.chrome', async () =>
   try {
     globalThis.chrome = chromeFake;
     globalThis.browser = firefoxFake;
-    new LogtoClient({ endpoint: ENDPOINT, appId: APP_ID }).getIdToken().catch(() => {});
+    new LogtoClient({ endpoint: ENDPOINT, appId: APP_ID }).getIdTokenClaims().catch(() => {});
     await flush();
     assert.equal(firefoxFake.ports.length, 1);
     assert.equal(chromeFake.ports.length, 0);
     delete globalThis.browser;
     const c = new LogtoClient({ endpoint: ENDPOINT, appId: APP_ID });
-    c.getIdToken().catch(() => {});
+    c.getIdTokenClaims().catch(() => {});
     await flush();
     assert.equal(chromeFake.ports.length, 1);
     // Leave no timers behind.

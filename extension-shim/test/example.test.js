@@ -32,7 +32,7 @@ test('build.mjs (Chromium, defaults) writes a loadable MV3 extension whose key g
   assert.ok(stdout.includes(EXAMPLE_ID));
   const manifest = readJson(join(out, 'manifest.json'));
   assert.equal(manifest.manifest_version, 3);
-  assert.deepEqual(manifest.permissions, ['nativeMessaging']);
+  assert.deepEqual(manifest.permissions, ['identity', 'nativeMessaging']);
   assert.equal(manifest.host_permissions, undefined);
   assert.deepEqual(manifest.background, { service_worker: 'service-worker.js', type: 'module' });
   assert.equal(manifest.action.default_popup, 'popup.html');
@@ -40,6 +40,12 @@ test('build.mjs (Chromium, defaults) writes a loadable MV3 extension whose key g
   assert.equal(extensionIdFromKey(manifest.key), EXAMPLE_ID);
   for (const file of ['service-worker.js', 'popup.html', 'popup.js', 'config.js', 'vendor/extension-shim/index.js']) {
     assert.ok(existsSync(join(out, file)), file);
+  }
+  for (const file of ['service-worker.js', 'popup.js']) {
+    const source = readFileSync(new URL(`../example/src/${file}`, import.meta.url), 'utf8');
+    assert.match(source, /^import LogtoClient from '@logto-companion\/extension-shim';$/m, `${file} imports the package, as the README says`);
+    const built = readFileSync(join(out, file), 'utf8');
+    assert.match(built, /^import LogtoClient from '\.\/vendor\/extension-shim\/index\.js';$/m, `${file} is pointed at vendor/`);
   }
   const shimFiles = readdirSync(new URL('../src/', import.meta.url)).filter((f) => f.endsWith('.js')).sort();
   assert.deepEqual(readdirSync(join(out, 'vendor/extension-shim')).sort(), shimFiles);
@@ -58,7 +64,7 @@ test('build.mjs --firefox writes the Firefox variant with the given config', asy
   assert.equal(manifest.key, undefined);
   assert.equal(manifest.browser_specific_settings.gecko.id, 'example@logto-companion.test');
   assert.deepEqual(manifest.background, { scripts: ['service-worker.js'], type: 'module' });
-  assert.deepEqual(manifest.permissions, ['nativeMessaging']);
+  assert.deepEqual(manifest.permissions, ['identity', 'nativeMessaging']);
   const config = (await import(pathToFileURL(join(out, 'config.js')).href)).default;
   assert.deepEqual(config, {
     endpoint: 'https://auth.example.com', appId: 'abc', resources: ['https://a.test', 'https://b.test'],
@@ -145,7 +151,7 @@ test('the example service worker answers signIn, state, getAccessToken and signO
     assert.equal(endTab.active, false);
     browser.tabs.complete(endTab.id);
     browser.tabs.complete(endTab.id);
-    assert.deepEqual(await signingOut, { ok: true, result: undefined });
+    assert.deepEqual(await signingOut, { ok: true, result: { endSessionUrl: 'https://auth.example.test/oidc/session/end' } });
     assert.equal(await send({ action: 'unknown' }), '<sync>');
     globalThis.logtoClient.close();
   });

@@ -75,6 +75,9 @@ export class FakeBrowser {
     this.flavor = flavor;
     this.ports = [];
     this.tabs = new FakeTabs();
+    // Chromium's redirect URL for chrome.identity flows (the tutorial passes it; the shim ignores it).
+    this.identity = { getRedirectURL: (path = '') => `https://${id}.chromiumapp.org/${String(path).replace(/^\//, '')}` };
+    this.windows = { focused: [], update: async (id, props) => { if (props?.focused) this.windows.focused.push(id); return { id }; } };
     this.connectError = connectError; // a message: the next connects fail with it
     this.onPost = null; // (port, message) => void: an automatic host
     const self = this;
@@ -149,6 +152,21 @@ export class FakeTabs {
     if (!this.open.has(id)) throw new Error(`No tab with id: ${id}.`);
     this.open.delete(id);
     this.removed.push(id);
+  }
+
+  /** Tabs brought to the front with tabs.update({active: true}). */
+  focused = [];
+
+  async update(id, props) {
+    if (!this.open.has(id)) throw new Error(`No tab with id: ${id}.`);
+    if (props?.active) this.focused.push(id);
+    return { id, windowId: 1, active: Boolean(props?.active) };
+  }
+
+  /** The user closes a tab (the browser fires onRemoved). */
+  closeByUser(id) {
+    this.open.delete(id);
+    this.onRemoved.dispatch(id, { windowId: 1, isWindowClosing: false });
   }
 
   complete(id) { this.onUpdated.dispatch(id, { status: 'complete' }, { id }); }

@@ -1,6 +1,6 @@
 // The tutorial's popup: Sign in / Sign out through the service worker, and
 // the authentication state read with a LogtoClient of its own (same config).
-import LogtoClient from './vendor/extension-shim/index.js';
+import LogtoClient from '@logto-companion/extension-shim';
 import config from './config.js';
 
 const logtoClient = new LogtoClient(config);
@@ -21,6 +21,9 @@ const loadAuthenticationState = async () => {
       $('claims').textContent = JSON.stringify(user, null, 2);
     } else {
       $('claims').textContent = '';
+      // Signed out, or the companion cannot be asked: say which, and the fix.
+      const companion = await logtoClient.getCompanionStatus();
+      if (!companion.ok) showError(companion.error);
     }
   } catch (error) {
     showError(error);

@@ -1,8 +1,8 @@
-// The service worker of the Logto Chrome extension tutorial, with one import
-// changed: `@logto/chrome-extension` → the logto-companion shim (copied into
-// the extension by build.mjs, because an extension cannot import from
-// outside its folder and this example uses no bundler).
-import LogtoClient from './vendor/extension-shim/index.js';
+// The service worker of the Logto Chrome extension tutorial, with one line
+// changed: the import (`@logto/chrome-extension` → the shim). build.mjs
+// resolves the package name to the copy it puts in the extension, as a
+// bundler would (an extension cannot import from node_modules).
+import LogtoClient from '@logto-companion/extension-shim';
 import config from './config.js';
 
 export const logtoClient = new LogtoClient(config);
@@ -21,16 +21,18 @@ function respond(promise, sendResponse) {
 }
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
-  // As in the seed, sign-in and sign-out run here: the popup closes as soon
-  // as the sign-in tab opens, and the flow must outlive it. The seed passed
-  // chrome.identity.getRedirectURL(...) as redirect URIs; the companion owns
-  // the redirect, so there is none (and no "identity" permission).
+  // As in the tutorial, sign-in and sign-out run here: the popup closes as
+  // soon as the sign-in tab opens, and the flow must outlive it. The two
+  // chrome.identity lines are the tutorial's (the manifest keeps "identity"
+  // for them); the shim ignores both URIs, because the daemon owns the redirect.
   if (message.action === 'signIn') {
-    return respond(logtoClient.signIn(message.options ?? {}), sendResponse);
+    const redirectUri = chrome.identity.getRedirectURL('/callback');
+    return respond(logtoClient.signIn(message.options ? { ...message.options, redirectUri } : redirectUri), sendResponse);
   }
 
   if (message.action === 'signOut') {
-    return respond(logtoClient.signOut(), sendResponse);
+    const redirectUri = chrome.identity.getRedirectURL();
+    return respond(logtoClient.signOut(redirectUri), sendResponse);
   }
 
   if (message.action === 'getAccessToken') {
@@ -42,6 +44,10 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
       const authenticated = await logtoClient.isAuthenticated();
       return { authenticated, claims: authenticated ? await logtoClient.getIdTokenClaims() : null };
     })(), sendResponse);
+  }
+
+  if (message.action === 'companionStatus') {
+    return respond(logtoClient.getCompanionStatus(), sendResponse);
   }
 
   return false;

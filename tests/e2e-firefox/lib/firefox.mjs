@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, sleep, step, until } from '../../e2e/lib/harness.mjs';
+import { PHONE, ROOT, sleep, step, until } from '../../e2e/lib/harness.mjs';
 
 export const FIREFOX = process.env.FIREFOX_EXE || '/usr/bin/firefox-esr';
 
@@ -259,6 +259,27 @@ export function buildFirefoxExtension(out, { endpoint, appId, api }) {
   if (r.status !== 0) throw new Error(`example/build.mjs --firefox failed: ${r.stderr}${r.stdout}`);
   const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
   return { out, manifest, stdout: r.stdout };
+}
+
+/**
+ * The IdP's phone sign-in in the Firefox tab `handle`: phone page, SMS code
+ * from the Twilio stand-in, code page. The last submit is fired from a
+ * timer so WebDriver does not wait on a tab that is about to close.
+ */
+export async function completePhoneSignInFirefox(ff, idp, handle, phone = PHONE) {
+  await ff.switchTo(handle);
+  await ff.waitFor(() => !!document.querySelector('form#phone-form input[name=phone]'),
+    { message: 'the IdP phone form in the sign-in tab' });
+  const url = await ff.url();
+  if (!url.startsWith(`${idp.endpoint}/interaction/`)) throw new Error(`the sign-in tab is not on the IdP's interaction page: ${url}`);
+  step(`Firefox sign-in tab on the IdP's phone page ${new URL(url).pathname}`);
+  await ff.type('form#phone-form input[name=phone]', phone);
+  await ff.click('form#phone-form button[type=submit]');
+  await ff.waitFor(() => !!document.querySelector('form#code-form input[name=code]'), { message: 'the IdP code form' });
+  const code = await idp.smsCode(phone);
+  step(`SMS code ${code} read from the Twilio stand-in; submitting it in Firefox`);
+  await ff.type('form#code-form input[name=code]', code);
+  await ff.run(() => { setTimeout(() => document.querySelector('form#code-form button[type=submit]').click(), 0); });
 }
 
 export { sleep };

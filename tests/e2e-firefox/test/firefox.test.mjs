@@ -12,9 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  API, APP_ID, PHONE, PHONE_CLAIM, World, completePhoneSignIn, sleep, step, until, waitForPopupStatus,
+  API, APP_ID, PHONE_CLAIM, World, completePhoneSignIn, listeningPorts, step, until, waitForPopupStatus,
 } from '../../e2e/lib/harness.mjs';
-import { Firefox, buildFirefoxExtension } from '../lib/firefox.mjs';
+import { Firefox, buildFirefoxExtension, completePhoneSignInFirefox as completePhoneSignInFirefoxIn } from '../lib/firefox.mjs';
 
 /** The example's Firefox add-on id (extension-shim/example/build.mjs --firefox). */
 const FIREFOX_ID = 'example@logto-companion.test';
@@ -113,26 +113,7 @@ async function listenInFirefoxBackground(ff) {
 }
 const firefoxChanges = (ff) => ff.run(async () => (await browser.runtime.getBackgroundPage()).e2eChanges);
 
-/**
- * The IdP's phone sign-in in the Firefox tab `handle`: phone page, SMS code
- * from the Twilio stand-in, code page. The last submit is fired from a
- * timer so WebDriver does not wait on a tab that is about to close.
- */
-async function completePhoneSignInFirefox(ff, handle) {
-  await ff.switchTo(handle);
-  await ff.waitFor(() => !!document.querySelector('form#phone-form input[name=phone]'),
-    { message: 'the IdP phone form in the sign-in tab' });
-  const url = await ff.url();
-  assert.ok(url.startsWith(`${world.idp.endpoint}/interaction/`), `the sign-in tab is on the IdP's interaction page: ${url}`);
-  step(`Firefox sign-in tab on the IdP's phone page ${new URL(url).pathname}`);
-  await ff.type('form#phone-form input[name=phone]', PHONE);
-  await ff.click('form#phone-form button[type=submit]');
-  await ff.waitFor(() => !!document.querySelector('form#code-form input[name=code]'), { message: 'the IdP code form' });
-  const code = await world.idp.smsCode(PHONE);
-  step(`SMS code ${code} read from the Twilio stand-in; submitting it in Firefox`);
-  await ff.type('form#code-form input[name=code]', code);
-  await ff.run(() => { setTimeout(() => document.querySelector('form#code-form button[type=submit]').click(), 0); });
-}
+const completePhoneSignInFirefox = (ff, handle) => completePhoneSignInFirefoxIn(ff, world.idp, handle);
 
 function launchFirefox(name) {
   return Firefox.launch({ name, env: world.env, addons, logDir: path.join(world.root, 'logs') });
@@ -303,6 +284,49 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     assert.equal(code?.error?.code, 'not_authenticated', `Firefox gets no token any more: ${JSON.stringify(code)}`);
   });
 
+  e2e('closing the Firefox sign-in tab: signIn rejects user_cancelled within a second, the loopback port is closed; signing in again opens a tab again', async () => {
+    assert.ok(F && popupF, 'needs Firefox');
+    const out = world.run(['sign-out']);
+    assert.equal(out.status, 0, `logto-companion sign-out: ${out.stderr}${out.stdout}`);
+    await world.idp.forgetSms();
+    const daemon = world.daemonPid();
+    assert.ok(daemon, 'a daemon runs');
+    const portsBefore = listeningPorts(daemon);
+    await F.switchTo(popupF);
+    const startSignIn = () => F.run(async () => {
+      const bg = await browser.runtime.getBackgroundPage();
+      bg.e2eSignIn = bg.logtoClient.signIn().then(
+        () => ({ resolved: true, at: Date.now() }), (e) => ({ code: e.code, message: e.message, at: Date.now() }));
+    });
+    const signInResult = () => F.run(async () => JSON.parse(JSON.stringify(await (await browser.runtime.getBackgroundPage()).e2eSignIn)));
+    const known = await F.handles();
+    await startSignIn();
+    const tab = await F.newWindow(known);
+    await F.switchTo(tab);
+    await F.waitFor(() => !!document.querySelector('form#phone-form'), { message: 'the IdP phone form in the sign-in tab' });
+    const [port] = await until(() => { const p = listeningPorts(daemon).filter((x) => !portsBefore.includes(x)); return p.length && p; },
+      { timeout: 5_000, message: 'the daemon to listen on a loopback redirect port' });
+    step(`Firefox sign-in tab on the phone page; the daemon listens on 127.0.0.1:${port}`);
+    const closedAt = Date.now();
+    await F.closeWindow();
+    await F.switchTo(popupF);
+    const result = await until(async () => { const r = await signInResult(); return r && r; }, { timeout: 5_000, message: 'signIn to settle' });
+    step(`signIn settled ${result.at - closedAt} ms after the tab closed: ${JSON.stringify(result)}`);
+    assert.equal(result.code, 'user_cancelled', JSON.stringify(result));
+    assert.ok(result.at - closedAt < 1000, `within a second (${result.at - closedAt} ms)`);
+    await until(() => !listeningPorts(daemon).includes(port), { timeout: 1000, message: `127.0.0.1:${port} to be closed` });
+
+    // The second click: a tab again, and it signs in.
+    const known2 = await F.handles();
+    await startSignIn();
+    const tab2 = await F.newWindow(known2);
+    await completePhoneSignInFirefox(F, tab2);
+    await until(async () => !(await F.handles()).includes(tab2), { timeout: 20_000, message: 'the second sign-in tab to close itself' });
+    await F.switchTo(popupF);
+    assert.deepEqual((await signInResult()).resolved, true);
+    await waitForFirefoxPopup(F, popupF, 'Signed in');
+  }, 90_000);
+
   e2e('an add-on the Firefox host does not allow: a clear error (both causes + installer command), the daemon checks the id, the command fixes it', async () => {
     assert.ok(F, 'needs Firefox');
     const handle = await openFirefoxPopup(F, OTHER_POPUP);
@@ -318,6 +342,21 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     assert.ok(cmd, `an installer command in: ${shown.error}`);
     assert.ok(cmd[1].includes(`--endpoint ${world.idp.endpoint} --app-id ${APP_ID}`), cmd[1]);
     assert.match(cmd[1], new RegExp(`-id ${OTHER_ID.replace(/\./g, '\\.')}$`));
+    // The tutorial popup renders: isAuthenticated() resolved false; the status method says why.
+    assert.equal(shown.status, 'Signed out');
+    const missing = await F.run(async () => {
+      const bg = await browser.runtime.getBackgroundPage();
+      return JSON.parse(JSON.stringify({
+        authenticated: await bg.logtoClient.isAuthenticated(),
+        idToken: await bg.logtoClient.getIdToken(),
+        status: await bg.logtoClient.getCompanionStatus(),
+      }));
+    });
+    assert.equal(missing.authenticated, false, JSON.stringify(missing));
+    assert.equal(missing.idToken, null);
+    assert.deepEqual([missing.status.ok, missing.status.installed, missing.status.error?.code], [false, false, 'host_not_found']);
+    assert.match(missing.status.error.message, /No such native application logto_companion/);
+    assert.ok(missing.status.error.message.includes(OTHER_ID));
     const why = await F.consoleMessages(/does not have permission to use native manifest/);
     assert.ok(why.some((m) => m.includes(mozManifest())), `the browser console says why: ${JSON.stringify(why)}`);
 
@@ -329,9 +368,8 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
       const { default: config } = await import('./config.js');
       const client = new LogtoClient(config);
       try {
-        return { resolved: await client.isAuthenticated() };
-      } catch (e) {
-        return { code: e.code, message: e.message };
+        // isAuthenticated() resolves false (it never rejects); the status says why.
+        return { authenticated: await client.isAuthenticated(), status: await client.getCompanionStatus() };
       } finally {
         client.close();
       }
@@ -339,8 +377,10 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     await F.switchTo(handle);
     const denied = await call();
     step(`with the add-on in the manifest only: ${JSON.stringify(denied)}`);
-    assert.equal(denied.code, 'app_not_registered', JSON.stringify(denied));
-    assert.ok(denied.message.includes(`--firefox-id ${OTHER_ID}`), `the daemon names the add-on id: ${denied.message}`);
+    assert.equal(denied.authenticated, false, JSON.stringify(denied));
+    assert.deepEqual([denied.status.ok, denied.status.installed, denied.status.registered, denied.status.error?.code],
+      [false, true, false, 'app_not_registered'], JSON.stringify(denied));
+    assert.ok(denied.status.error.message.includes(`--firefox-id ${OTHER_ID}`), `the daemon names the add-on id: ${denied.status.error.message}`);
     assert.ok(world.daemonProcesses().length === 1);
 
     // Running the command from the first message fixes it, without restarting Firefox.
@@ -348,9 +388,9 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     assert.equal(r.status, 0, `logto-companion ${cmd[1]}: ${r.stderr}${r.stdout}`);
     const m = JSON.parse(fs.readFileSync(mozManifest(), 'utf8'));
     assert.ok(m.allowed_extensions.includes(OTHER_ID) && m.allowed_extensions.includes(FIREFOX_ID), JSON.stringify(m));
-    await sleep(200);
-    const fixed = await call();
-    assert.equal(typeof fixed.resolved, 'boolean', `after the installer: ${JSON.stringify(fixed)}`);
+    const fixed = await until(async () => { const c = await call(); return c.status.ok && c; },
+      { timeout: 10_000, interval: 250, message: 'getCompanionStatus() to be ok after the installer' });
+    assert.equal(fixed.status.registered, true, `after the installer: ${JSON.stringify(fixed)}`);
   });
 
   e2e('install --system writes /usr/lib/mozilla/native-messaging-hosts (not ~/.mozilla, not XDG), and Firefox starts the host from there', async (t) => {
@@ -386,9 +426,7 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
         const { default: config } = await import('./config.js');
         const client = new LogtoClient({ ...config, hostName });
         try {
-          return { resolved: await client.isAuthenticated() };
-        } catch (e) {
-          return { code: e.code, message: e.message };
+          return await client.getCompanionStatus();
         } finally {
           await new Promise((resolve) => setTimeout(resolve, 2000));
           client.close();
@@ -399,7 +437,7 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
         return h.some((a) => a[0] === sysManifest) && h;
       }, { timeout: 2000, message: `a host started from ${sysManifest}` }).catch((e) => e);
       const got = await pending;
-      assert.equal(typeof got.resolved, 'boolean', `through the system manifest: ${JSON.stringify(got)}`);
+      assert.equal(got.ok, true, `through the system manifest: ${JSON.stringify(got)}`);
       assert.ok(Array.isArray(hosts), hosts.message);
       assert.ok(hosts.some((a) => a[0] === sysManifest && a[1] === FIREFOX_ID),
         `a host started with [${sysManifest}, ${FIREFOX_ID}]: ${JSON.stringify(hosts)}`);

@@ -494,3 +494,32 @@ export function decodeJwt(token) {
   const json = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
   return { header: json(parts[0]), payload: json(parts[1]) };
 }
+
+/**
+ * The TCP ports process `pid` listens on (from /proc: its socket inodes
+ * matched against /proc/net/tcp{,6} entries in state LISTEN). The daemon's
+ * loopback redirect listener shows up here while a sign-in flow runs.
+ */
+export function listeningPorts(pid) {
+  const inodes = new Set();
+  try {
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch { /* closed meanwhile */ }
+    }
+  } catch {
+    return [];
+  }
+  const ports = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines = [];
+    try { lines = fs.readFileSync(table, 'utf8').trim().split('\n').slice(1); } catch { continue; }
+    for (const line of lines) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && inodes.has(cols[9])) ports.add(parseInt(cols[1].split(':')[1], 16));
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}

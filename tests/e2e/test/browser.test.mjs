@@ -7,10 +7,11 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   API, EXTENSION_ID, PHONE, PHONE_CLAIM, World, completePhoneSignIn, decodeJwt,
-  popupState, sleep, step, until, waitForPopupStatus,
+  popupState, step, until, waitForPopupStatus,
 } from '../lib/harness.mjs';
 
 /** @type {World} */
@@ -35,6 +36,15 @@ function e2e(name, fn, timeout = 60_000) {
       throw error;
     }
     step(`ok ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  });
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
   });
 }
 
@@ -256,29 +266,91 @@ describe('logto-companion in real Chromium', () => {
     await reopened.close();
   });
 
-  e2e('host not installed: the error message says to run the installer', async () => {
+  e2e('closing the sign-in tab: signIn rejects user_cancelled within a second, the loopback port is closed; signing in again opens a tab again', async () => {
+    assert.ok(A, 'needs profile A');
+    const out = world.run(['sign-out']);
+    assert.equal(out.status, 0, `logto-companion sign-out: ${out.stderr}${out.stdout}`);
+    await A.context.clearCookies();
+    await world.idp.forgetSms();
+    {
+      const tabOpened = A.nextPage();
+      // The URL the shim opens (the daemon's authorization URL): seen by wrapping tabs.create.
+      await A.sw.evaluate(() => {
+        globalThis.e2eOpened = [];
+        if (!globalThis.e2eTabsWrapped) {
+          const create = chrome.tabs.create.bind(chrome.tabs);
+          chrome.tabs.create = (props) => { globalThis.e2eOpened.push(props.url); return create(props); };
+          globalThis.e2eTabsWrapped = true;
+        }
+        globalThis.e2eSignIn = logtoClient.signIn().then(
+          () => ({ resolved: true, at: Date.now() }), (e) => ({ code: e.code, message: e.message, at: Date.now() }));
+      });
+      const tab = await tabOpened;
+      await tab.waitForSelector('form#phone-form', { timeout: 15_000 });
+      const [authUrl] = await A.sw.evaluate(() => globalThis.e2eOpened);
+      const port = Number(new URL(new URL(authUrl).searchParams.get('redirect_uri')).port);
+      assert.ok(port > 0, `a loopback redirect port in ${authUrl}`);
+      assert.equal(await portOpen(port), true, `the daemon listens on 127.0.0.1:${port} during the flow`);
+      const closedAt = Date.now();
+      await tab.close();
+      step(`sign-in tab closed by the user (loopback port ${port})`);
+      const result = await A.sw.evaluate(() => globalThis.e2eSignIn);
+      step(`signIn settled ${result.at - closedAt} ms after the tab closed: ${JSON.stringify(result)}`);
+      assert.equal(result.code, 'user_cancelled', JSON.stringify(result));
+      assert.ok(result.at - closedAt < 1000, `within a second (${result.at - closedAt} ms)`);
+      await until(async () => !(await portOpen(port)), { timeout: 1000, message: `127.0.0.1:${port} to be closed` });
+
+      // The second click: a new flow, a tab again, and it signs in.
+      const again = A.nextPage();
+      await A.sw.evaluate(() => {
+        globalThis.e2eSignIn = logtoClient.signIn().then(() => ({ resolved: true }), (e) => ({ code: e.code, message: e.message }));
+      });
+      const tab2 = await again;
+      const tab2Closed = tab2.waitForEvent('close', { timeout: 20_000 });
+      await completePhoneSignIn(world.idp, tab2);
+      await tab2Closed;
+      assert.deepEqual(await A.sw.evaluate(() => globalThis.e2eSignIn), { resolved: true });
+      assert.equal(await A.sw.evaluate(() => logtoClient.isAuthenticated()), true);
+    }
+  });
+
+  e2e('companion not installed: isAuthenticated() resolves false, getCompanionStatus() and the popup say to run the installer, signIn rejects with it', async () => {
     const C = await world.launch('C-no-host');
     const popup = await C.openPopup();
     const shown = await popupState(popup);
     step(`popup C shows: ${JSON.stringify(shown)}`);
+    assert.equal(shown.status, 'Signed out', 'the tutorial popup renders: isAuthenticated() resolved');
     assert.match(shown.error, /^host_not_found: /);
     assert.match(shown.error, /logto-companion install --endpoint \S+ --app-id native-test-app --extension-id [a-p]{32}/);
     assert.ok(shown.error.includes(`--extension-id ${EXTENSION_ID}`), 'names this extension id');
     assert.ok(shown.error.includes(world.idp.endpoint), 'names the endpoint');
-    assert.notEqual(shown.status, 'Signed in');
-    const fromSw = await C.sw.evaluate(() => logtoClient.isAuthenticated().then(
-      (v) => ({ resolved: v }), (e) => ({ code: e.code, message: e.message, name: e.name })));
-    assert.equal(fromSw.code, 'host_not_found', JSON.stringify(fromSw));
-    assert.equal(fromSw.name, 'LogtoClientError');
-    assert.match(fromSw.message, /Specified native messaging host not found/);
-    assert.match(fromSw.message, /Install it with: logto-companion install /);
+    const fromSw = await C.sw.evaluate(async () => ({
+      authenticated: await logtoClient.isAuthenticated(),
+      idToken: await logtoClient.getIdToken(),
+      status: await logtoClient.getCompanionStatus(),
+    }));
+    assert.equal(fromSw.authenticated, false, JSON.stringify(fromSw));
+    assert.equal(fromSw.idToken, null);
+    assert.equal(fromSw.status.ok, false);
+    assert.equal(fromSw.status.installed, false);
+    assert.equal(fromSw.status.error.code, 'host_not_found');
+    assert.match(fromSw.status.error.message, /Specified native messaging host not found/);
+    assert.match(fromSw.status.error.message, /Install it with: logto-companion install /);
+    const signIn = await C.sw.evaluate(() => logtoClient.signIn().then(
+      () => ({ resolved: true }), (e) => ({ code: e.code, message: e.message, name: e.name })));
+    assert.equal(signIn.code, 'host_not_found', JSON.stringify(signIn));
+    assert.equal(signIn.name, 'LogtoClientError');
+    assert.match(signIn.message, /Install it with: logto-companion install /);
 
     // Running the installer fixes it without restarting the browser.
     world.install([C.userDataDir]);
-    await sleep(200); // past the shim's first backoff step
-    const fixed = await C.sw.evaluate(() => logtoClient.isAuthenticated().then(
-      (v) => ({ resolved: v }), (e) => ({ code: e.code, message: e.message })));
-    assert.equal(typeof fixed.resolved, 'boolean', `after install: ${JSON.stringify(fixed)}`);
+    // Within the shim's backoff (100 ms doubling, max 5 s) the next call tries again.
+    const fixed = await until(async () => {
+      const st = await C.sw.evaluate(() => logtoClient.getCompanionStatus());
+      return st.ok && st;
+    }, { timeout: 10_000, interval: 250, message: 'getCompanionStatus() to be ok after install' });
+    assert.equal(fixed.registered, true);
+    assert.equal(typeof fixed.version, 'string');
     await C.close();
   });
 });
