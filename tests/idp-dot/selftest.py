@@ -301,6 +301,12 @@ class DefaultProvider(unittest.TestCase):
         self.assertEqual(query.get("error"), "invalid_request", result)
         self.assertIn("Code challenge required", query.get("error_description", ""))
 
+    def test_an_unknown_scope_is_invalid_scope(self):
+        url, _, _ = auth_url(self.provider, self.redirect_uri, scope="openid no-such-scope")
+        result = drive.drive(url, stop_before_callback=True)
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(result["callbackUrl"]).query))
+        self.assertEqual(query.get("error"), "invalid_scope", result)
+
     def test_deny_on_the_consent_page_gives_access_denied(self):
         url, _, params = auth_url(self.provider, self.redirect_uri)
         result = drive.drive(url, deny=True, stop_before_callback=True)
@@ -335,6 +341,7 @@ class Options(unittest.TestCase):
             status, body, headers = post(metadata(p)["revocation_endpoint"], {
                 "token": tokens["refresh_token"], "token_type_hint": "refresh_token", "client_id": "native-test-app"})
             self.assertEqual((status, body["error"]), (401, "invalid_client"))
+            self.assertEqual(headers.get("WWW-Authenticate"), 'Bearer error="invalid_client"')
             self.assertNotIn("none", metadata(p)["revocation_endpoint_auth_methods_supported"])
             status, r, _ = refresh(p, tokens["refresh_token"])
             self.assertEqual(status, 200, "the refresh token was not revoked")
