@@ -8,6 +8,11 @@
 //      with --stop-before-callback: {"ok":true,"callbackUrl":"…"}; failure: {"ok":false,"error":"…"}, exit 1.
 // --twilio defaults to env TWILIO_STAND_IN. With --cookie-jar, cookies are loaded from and saved to that
 // file, so a second run reuses the IdP session (SSO: straight to the callback, no SMS).
+//
+// Device sign-in (RFC 8628): --url is the verification_uri_complete, or the verification_uri with
+// --user-code XXXX-XXXX. The driver confirms the device, signs in by phone the same way and stops at the
+// success page: {"ok":true,"device":"approved","smsSent":true}. With --deny it presses Cancel on the
+// confirm page instead: {"ok":true,"device":"denied","smsSent":false} (the device then gets access_denied).
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -64,6 +69,14 @@ function findForm(html, id) {
   return { action: decode(action), fields };
 }
 
+/** The first form of a page, e.g. oidc-provider's auto-submitting form_post page (no id). */
+function firstPostForm(html) {
+  const m = html.match(/<form[^>]*method="post"[^>]*>[\s\S]*?<\/form>/);
+  return m ? findForm(m[0].replace(/<form/, '<form id="first-post-form"'), 'first-post-form') : null;
+}
+
+const pageErrorCode = (html) => html.match(/<p class="error"[^>]*data-code="([^"]*)"/)?.[1] ?? null;
+
 const pageError = (html) => {
   const m = html.match(/<p class="error"[^>]*>([\s\S]*?)<\/p>/);
   return m ? decode(m[1]) : null;
@@ -87,10 +100,14 @@ async function readCodeFromStandIn(twilio, phone) {
  * @param {boolean} [o.stopBeforeCallback]
  * @param {string|CookieJar} [o.cookieJar] file to load/save cookies, or a jar to share between calls
  * @param {number} [o.timeoutMs] per HTTP request (default 15 s)
- * @returns {Promise<{ok: true, callbackUrl: string, callbackStatus?: number, callbackBody?: string, smsSent: boolean} | {ok: false, error: string}>}
+ * @param {string} [o.userCode] device flow: the user code, when `url` is the bare verification_uri
+ * @param {boolean} [o.deny] device flow: cancel on the confirm page (the device gets access_denied)
+ * @returns {Promise<{ok: true, callbackUrl: string, callbackStatus?: number, callbackBody?: string, smsSent: boolean}
+ *   | {ok: true, device: 'approved' | 'denied', smsSent: boolean} | {ok: false, error: string}>}
  */
 export async function driveSignIn({
   url, phone, twilio = process.env.TWILIO_STAND_IN, code, getCode, stopBeforeCallback = false, cookieJar, timeoutMs = 15000,
+  userCode, deny = false,
 } = {}) {
   const jar = cookieJar instanceof CookieJar ? cookieJar : CookieJar.load(cookieJar);
   try {
@@ -127,6 +144,27 @@ export async function driveSignIn({
         continue;
       }
       const body = await res.text();
+      // Device flow pages (src/device.mjs and oidc-provider's forms)
+      if (body.includes('id="device-success"')) return { ok: true, device: 'approved', smsSent };
+      if (deny && pageErrorCode(body) === 'device.aborted') return { ok: true, device: 'denied', smsSent };
+      const deviceInput = findForm(body, 'op.deviceInputForm');
+      const deviceConfirm = findForm(body, 'op.deviceConfirmForm');
+      if (deviceInput && !pageError(body)) {
+        const typed = userCode ?? deviceInput.fields.user_code;
+        if (!typed) throw new Error('the IdP asks for the device user code: pass --user-code or the verification_uri_complete');
+        next = { method: 'POST', url: new URL(deviceInput.action, next.url), form: { ...deviceInput.fields, user_code: typed } };
+        continue;
+      }
+      if (deviceConfirm) {
+        const form = deny ? { ...deviceConfirm.fields, abort: 'yes' } : deviceConfirm.fields;
+        next = { method: 'POST', url: new URL(deviceConfirm.action, next.url), form };
+        continue;
+      }
+      const autoPost = /<title>Submitting Callback<\/title>/.test(body) ? firstPostForm(body) : null;
+      if (autoPost) {
+        next = { method: 'POST', url: new URL(autoPost.action, next.url), form: autoPost.fields };
+        continue;
+      }
       const phoneForm = findForm(body, 'phone-form');
       const codeForm = findForm(body, 'code-form');
       const error = pageError(body);
@@ -168,11 +206,14 @@ export async function driveSignIn({
 
 function parseArgs(argv) {
   const out = {};
-  const flags = { '--url': 'url', '--phone': 'phone', '--twilio': 'twilio', '--code': 'code', '--cookie-jar': 'cookieJar' };
+  const flags = {
+    '--url': 'url', '--phone': 'phone', '--twilio': 'twilio', '--code': 'code', '--cookie-jar': 'cookieJar', '--user-code': 'userCode',
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i];
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     if (flag === '--stop-before-callback') out.stopBeforeCallback = true;
+    else if (flag === '--deny') out.deny = true;
     else if (flags[flag]) out[flags[flag]] = inline ?? argv[(i += 1)];
     else throw new Error(`unknown argument ${a}`);
   }

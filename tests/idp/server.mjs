@@ -44,6 +44,10 @@ async function main() {
     organizations: config.organizations.map((o) => ({ id: o.id, members: o.members })),
     twilio: standIn?.url ?? (twilioConfig && apiBase !== TWILIO_API_BASE ? connector.apiBase : null),
     demoSms: !twilioConfig,
+    par: config.par,
+    deviceFlow: config.deviceFlow,
+    endSession: config.endSession,
+    revocationAuth: config.revocationAuth,
   })}\n`);
 
   let stopping = false;

@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../config/default.json', import.meta.url));
 
 const TOP_LEVEL_KEYS = new Set(['clients', 'users', 'resources', 'organizations', 'ttl', 'verificationCode',
-  'sms', 'keysFile', 'alsoRsa', 'idTokenAlg', 'testApi', '$comment']);
+  'sms', 'keysFile', 'alsoRsa', 'idTokenAlg', 'testApi', 'par', 'deviceFlow', 'endSession', 'revocationAuth',
+  'unknownScopes', 'deviceInterval', 'deviceSlowDown', '$comment']);
+const ONE_OF = {
+  par: ['enabled', 'disabled', 'required'],
+  revocationAuth: ['public', 'confidential'],
+  unknownScopes: ['reject', 'ignore'],
+};
 const SIGNING_ALGS = ['ES384', 'RS256'];
 
 export class ConfigError extends Error {}
@@ -89,4 +95,9 @@ function check(config) {
   if (config.keysFile !== null && typeof config.keysFile !== 'string') fail('keysFile must be null or a path');
   if (typeof config.alsoRsa !== 'boolean') fail('alsoRsa must be true or false');
   if (!SIGNING_ALGS.includes(config.idTokenAlg)) fail(`idTokenAlg must be one of ${SIGNING_ALGS.join(', ')}`);
+  for (const [key, values] of Object.entries(ONE_OF)) {
+    if (!values.includes(config[key])) fail(`${key} must be one of ${values.map((v) => `"${v}"`).join(', ')} (got ${JSON.stringify(config[key])})`);
+  }
+  posInt(config.deviceInterval, 'deviceInterval');
+  for (const key of ['deviceFlow', 'endSession', 'deviceSlowDown']) if (typeof config[key] !== 'boolean') fail(`${key} must be true or false`);
 }

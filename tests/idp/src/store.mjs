@@ -6,6 +6,7 @@ export class Store {
     this.records = new Map(); // "Model:id" -> { payload, exp }
     this.byGrant = new Map(); // grantId -> Set("Model:id")
     this.sessionByUid = new Map();
+    this.deviceCodeByUserCode = new Map(); // normalized user code -> DeviceCode id (device flow)
     this.grants = new Map(); // grantId -> { accountId, clientId } (kept after revocation)
     this.onUpsert = () => {};
   }
@@ -26,6 +27,7 @@ export class Store {
           store.byGrant.get(payload.grantId).add(key);
         }
         if (this.name === 'Session' && payload.uid) store.sessionByUid.set(payload.uid, id);
+        if (this.name === 'DeviceCode' && payload.userCode) store.deviceCodeByUserCode.set(payload.userCode, id);
         if (this.name === 'Grant') store.grants.set(id, { accountId: payload.accountId, clientId: payload.clientId });
         store.onUpsert(this.name, id, payload);
       }
@@ -45,7 +47,10 @@ export class Store {
         return id ? this.find(id) : undefined;
       }
 
-      async findByUserCode() { return undefined; }
+      async findByUserCode(userCode) {
+        const id = store.deviceCodeByUserCode.get(userCode);
+        return id ? this.find(id) : undefined;
+      }
 
       async consume(id) {
         const rec = store.records.get(this.key(id));
