@@ -11,31 +11,41 @@ use crate::protocol::{reply_err, Connect, ErrorCode, Origin, RpcError};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::UnixStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
 /// A client must present its origin this quickly.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn serve(daemon: Arc<Daemon>, stream: UnixStream, conn_id: u64) {
+/// Checks the peer (same user only, the socket's or pipe's rule), then
+/// serves it.
+pub async fn serve(daemon: Arc<Daemon>, mut stream: ipc::ServerStream, conn_id: u64) {
     match ipc::peer_is_same_user(&stream) {
         Ok(true) => {}
         Ok(false) | Err(_) => {
             tracing::warn!(conn_id, "refused a connection from another user");
-            let (_, mut wr) = stream.into_split();
             let err = RpcError::new(
                 ErrorCode::Forbidden,
                 "this companion daemon serves only its own user",
             );
-            let _ = write_frame_async(&mut wr, &reply_err(&Value::Null, &err), usize::MAX).await;
+            let _ =
+                write_frame_async(&mut stream, &reply_err(&Value::Null, &err), usize::MAX).await;
             return;
         }
     }
+    serve_checked(daemon, stream, conn_id).await;
+}
+
+/// The protocol over any byte stream, once its peer passed the check.
+async fn serve_checked<S>(daemon: Arc<Daemon>, stream: S, conn_id: u64)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let max_frame = daemon
         .config()
         .map(|c| c.max_frame)
         .unwrap_or(crate::codec::DEFAULT_MAX_INBOUND);
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let writer = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {

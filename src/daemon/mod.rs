@@ -171,7 +171,7 @@ fn run_inner(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::UnixListener::from_std(bound.listener)?;
+        let mut listener = bound.listen()?;
         let activity = Activity::new();
         let deps = Arc::new(SessionDeps::new(&config, activity.clone())?);
         let daemon = Arc::new(Daemon {
@@ -197,18 +197,19 @@ fn run_inner(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
         }
         let idle = Duration::from_secs(config.idle_timeout_secs);
         let result = tokio::select! {
-            r = accept_loop(Arc::clone(&daemon), listener) => r,
+            r = accept_loop(Arc::clone(&daemon), &mut listener) => r,
             _ = idle_exit(Arc::clone(&daemon), idle) => {
                 tracing::info!("idle for {idle:?}, exiting");
                 Ok(())
             }
-            _ = shutdown_signal() => {
+            _ = ipc::shutdown_signal() => {
                 tracing::info!("signal received, exiting");
                 Ok(())
             }
         };
-        // Stop accepting first, then let refreshes in flight finish.
-        let _ = std::fs::remove_file(paths.socket());
+        // Stop accepting first, then let refreshes in flight finish; the
+        // single-instance lock goes only with `listener`, at the end.
+        listener.stop_accepting();
         let sessions = daemon.sessions();
         let quiet = async {
             let mut held = Vec::new();
@@ -221,16 +222,14 @@ fn run_inner(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
             tracing::warn!("a refresh was still running after {SHUTDOWN_GRACE:?}; exiting anyway");
         }
         let _ = std::fs::remove_file(paths.pid_file());
+        drop(listener);
         result
     })
 }
 
-async fn accept_loop(
-    daemon: Arc<Daemon>,
-    listener: tokio::net::UnixListener,
-) -> anyhow::Result<()> {
+async fn accept_loop(daemon: Arc<Daemon>, listener: &mut ipc::Listener) -> anyhow::Result<()> {
     loop {
-        let (stream, _) = match listener.accept().await {
+        let stream = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -266,19 +265,5 @@ async fn idle_exit(daemon: Arc<Daemon>, idle: Duration) {
             }
             _ = rx.changed() => {}
         }
-    }
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
     }
 }

@@ -1,20 +1,21 @@
 //! Unix-domain socket transport: `$XDG_RUNTIME_DIR/logto-companion/daemon.sock`
 //! in a 0700 directory, socket 0600, peers checked by uid (SO_PEERCRED).
 
-use super::{IpcError, READY_LINE};
-use crate::paths::{ensure_private_dir, Paths};
+use super::{await_ready, daemon_lock, start_lock, BindError, IpcError};
+use crate::paths::Paths;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
+/// The client side of a connection (blocking).
 pub type Stream = UnixStream;
 
-/// How long a starter waits for a fresh daemon to say it is ready.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// The daemon side of one accepted connection.
+pub type ServerStream = tokio::net::UnixStream;
 
 /// Connects to the running daemon, starting one when none answers.
 ///
@@ -26,24 +27,13 @@ pub fn connect_or_start(paths: &Paths) -> Result<Stream, IpcError> {
     if let Ok(s) = UnixStream::connect(&socket) {
         return Ok(s);
     }
-    ensure_private_dir(&paths.runtime_dir).map_err(|source| IpcError::Dir {
-        path: paths.runtime_dir.clone(),
-        source,
-    })?;
-    let lock = File::create(paths.start_lock()).map_err(|source| IpcError::Dir {
-        path: paths.start_lock(),
-        source,
-    })?;
-    lock.lock().map_err(|source| IpcError::Dir {
-        path: paths.start_lock(),
-        source,
-    })?;
+    let _lock = start_lock(paths)?;
     if let Ok(s) = UnixStream::connect(&socket) {
         return Ok(s);
     }
     spawn_daemon()?;
     UnixStream::connect(&socket).map_err(IpcError::Connect)
-    // `lock` is released here, after the daemon answers.
+    // `_lock` is released here, after the daemon answers.
 }
 
 /// Connects without starting anything (for `status`, `doctor`).
@@ -78,93 +68,129 @@ fn spawn_daemon() -> Result<(), IpcError> {
         .stdout
         .take()
         .ok_or_else(|| IpcError::Start("no stdout pipe".into()))?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let res = BufReader::new(stdout).read_line(&mut line).map(|_| line);
-        let _ = tx.send(res);
-    });
     // Reap the daemon when it exits, so it never lingers as a zombie of a
     // long-lived host.
     std::thread::spawn(move || {
         let _ = child.wait();
     });
-    match rx.recv_timeout(START_TIMEOUT) {
-        Ok(Ok(line)) if line.trim_end() == READY_LINE => Ok(()),
-        Ok(Ok(line)) if line.is_empty() => Err(IpcError::Start(
-            "the daemon exited before it was ready (see its log)".into(),
-        )),
-        Ok(Ok(line)) => Err(IpcError::Start(line.trim().to_string())),
-        Ok(Err(e)) => Err(IpcError::Start(e.to_string())),
-        Err(_) => Err(IpcError::Start(format!(
-            "the daemon did not become ready within {}s",
-            START_TIMEOUT.as_secs()
-        ))),
-    }
+    await_ready(stdout)
 }
 
-/// What the daemon holds while it runs: the bound listener and the
-/// single-instance lock.
+/// What the daemon holds between binding and running its runtime: the
+/// bound socket and the single-instance lock.
 pub struct Bound {
-    pub listener: std::os::unix::net::UnixListener,
-    _lock: File,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BindError {
-    #[error("another companion daemon is already running (lock {0} is held)")]
-    AlreadyRunning(std::path::PathBuf),
-    #[error("cannot bind the daemon socket at {path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        source: io::Error,
-    },
+    listener: std::os::unix::net::UnixListener,
+    socket: PathBuf,
+    lock: File,
 }
 
 /// Takes the daemon lock and binds the socket (0600 in a 0700 directory).
 pub fn bind(paths: &Paths) -> Result<Bound, BindError> {
-    let io_err = |path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |source| BindError::Io { path, source }
-    };
-    ensure_private_dir(&paths.runtime_dir).map_err(io_err(&paths.runtime_dir))?;
-    let lock_path = paths.daemon_lock();
-    let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Err(BindError::AlreadyRunning(lock_path)),
-        Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
-    }
+    let lock = daemon_lock(paths)?;
     let socket = paths.socket();
+    let io_err = |source| BindError::Io {
+        path: socket.clone(),
+        source,
+    };
     // We hold the lock, so a socket file here is a leftover of a dead daemon.
     match std::fs::remove_file(&socket) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_err(&socket)(e)),
+        Err(e) => return Err(io_err(e)),
     }
-    let listener = std::os::unix::net::UnixListener::bind(&socket).map_err(io_err(&socket))?;
-    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(io_err(&socket))?;
-    listener.set_nonblocking(true).map_err(io_err(&socket))?;
+    let listener = std::os::unix::net::UnixListener::bind(&socket).map_err(io_err)?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).map_err(io_err)?;
+    listener.set_nonblocking(true).map_err(io_err)?;
     Ok(Bound {
         listener,
-        _lock: lock,
+        socket,
+        lock,
     })
 }
 
+impl Bound {
+    /// Registers the socket with the tokio runtime (call inside it).
+    pub fn listen(self) -> io::Result<Listener> {
+        Ok(Listener {
+            listener: Some(tokio::net::UnixListener::from_std(self.listener)?),
+            socket: self.socket,
+            _lock: self.lock,
+        })
+    }
+}
+
+/// The listening daemon. It keeps the single-instance lock until dropped,
+/// after [`Listener::stop_accepting`] and the shutdown grace.
+pub struct Listener {
+    listener: Option<tokio::net::UnixListener>,
+    socket: PathBuf,
+    _lock: File,
+}
+
+impl Listener {
+    /// The next client connection.
+    pub async fn accept(&mut self) -> io::Result<ServerStream> {
+        match &self.listener {
+            Some(l) => l.accept().await.map(|(s, _)| s),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Removes the socket so new clients start a successor (which waits for
+    /// our lock) instead of reaching a daemon on its way out.
+    pub fn stop_accepting(&mut self) {
+        if self.listener.take().is_some() {
+            let _ = std::fs::remove_file(&self.socket);
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop_accepting();
+    }
+}
+
 /// True when the peer runs as our own user.
-pub fn peer_is_same_user(stream: &tokio::net::UnixStream) -> io::Result<bool> {
+pub fn peer_is_same_user(stream: &ServerStream) -> io::Result<bool> {
     let cred = stream.peer_cred()?;
     // SAFETY: geteuid has no preconditions.
     Ok(cred.uid() == unsafe { libc::geteuid() })
 }
 
-/// Keeps secrets out of core dumps and out of reach of same-user ptrace.
+/// Resolves on SIGTERM or SIGINT: the daemon then stops accepting and lets
+/// refreshes in flight finish.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// Keeps secrets out of core dumps and out of reach of same-user debuggers.
 pub fn harden_process() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_DUMPABLE with 0 only changes this process's flag.
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    #[cfg(target_os = "macos")]
+    // SAFETY: setrlimit on our own process with a valid struct; PT_DENY_ATTACH
+    // takes no address or data and only marks this process as not traceable.
+    unsafe {
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &zero);
+        libc::ptrace(libc::PT_DENY_ATTACH, 0, std::ptr::null_mut(), 0);
     }
 }
 
