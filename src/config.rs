@@ -117,11 +117,41 @@ pub struct AppConfig {
     /// Sent with sign-out; must match a registered URI exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_logout_redirect_uri: Option<String>,
+    /// Further post-logout URIs a caller may ask for (`signOut(uri)`); any
+    /// other the caller passes is dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The loopback port for providers that match `redirect_uri` as an
+    /// exact string (RFC 8252 §7.3 says they should not; many do). Without
+    /// it any free port is used (Logto accepts any loopback port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_port: Option<u16>,
+    /// More ports, tried in order after `redirect_port`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_ports: Vec<u16>,
 }
 
 /// Endpoints compare without a trailing slash.
 pub fn normalize_endpoint(endpoint: &str) -> String {
     endpoint.trim().trim_end_matches('/').to_string()
+}
+
+impl Default for AppConfig {
+    fn default() -> AppConfig {
+        AppConfig {
+            endpoint: String::new(),
+            app_id: String::new(),
+            issuer: None,
+            allowed_origins: vec![],
+            allow_cli: true,
+            scopes: vec![],
+            resources: vec![],
+            post_logout_redirect_uri: None,
+            post_logout_redirect_uris: vec![],
+            redirect_port: None,
+            redirect_ports: vec![],
+        }
+    }
 }
 
 impl AppConfig {
@@ -132,6 +162,22 @@ impl AppConfig {
         self.issuer
             .clone()
             .unwrap_or_else(|| format!("{}/oidc", normalize_endpoint(&self.endpoint)))
+    }
+
+    /// The pinned loopback ports in the order they are tried; empty = any.
+    pub fn pinned_ports(&self) -> Vec<u16> {
+        let mut ports = Vec::new();
+        for p in self.redirect_port.iter().chain(&self.redirect_ports) {
+            crate::util::push_unique(&mut ports, *p);
+        }
+        ports
+    }
+
+    /// Whether a caller may ask for `uri` after logout: the configured one
+    /// or one of the extra list.
+    pub fn allows_post_logout(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uri.as_deref() == Some(uri)
+            || self.post_logout_redirect_uris.iter().any(|u| u == uri)
     }
 
     pub fn matches(&self, endpoint: &str, app_id: &str) -> bool {
@@ -263,6 +309,9 @@ mod tests {
             scopes: vec!["phone".into()],
             resources: vec![],
             post_logout_redirect_uri: None,
+            post_logout_redirect_uris: vec![],
+            redirect_port: None,
+            redirect_ports: vec![],
         });
         cfg.save(&path).unwrap();
         assert_eq!(Config::load(&path).unwrap(), cfg);

@@ -173,7 +173,7 @@ fn run_inner(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let mut listener = bound.listen()?;
         let activity = Activity::new();
-        let deps = Arc::new(SessionDeps::new(&config, activity.clone())?);
+        let deps = Arc::new(SessionDeps::new(&config, &paths, activity.clone())?);
         let daemon = Arc::new(Daemon {
             paths: paths.clone(),
             config: Mutex::new(ConfigCache {

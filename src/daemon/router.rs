@@ -149,7 +149,7 @@ async fn dispatch(
         Request::CancelSignIn(p) => {
             on_session!(|s| Ok(s.cancel_sign_in(non_empty(&p.flow_id)).await))
         }
-        Request::SignOut(_) => on_session!(|s| s.sign_out().await),
+        Request::SignOut(p) => on_session!(|s| s.sign_out(p).await),
         Request::IsAuthenticated(_) => on_session!(|s| Ok(AuthenticatedResult {
             authenticated: s.is_authenticated().await?
         })),

@@ -63,6 +63,7 @@ impl ConfigChange {
                 scopes: spec.scopes.clone(),
                 resources: spec.resources.clone(),
                 post_logout_redirect_uri: spec.post_logout_redirect_uri.clone(),
+                ..AppConfig::default()
             });
             return Some(ConfigChange {
                 created_app: true,
@@ -177,6 +178,7 @@ mod tests {
             scopes: vec![],
             resources: vec![],
             post_logout_redirect_uri: None,
+            ..AppConfig::default()
         }
     }
 

@@ -13,13 +13,23 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// What Logto's discovery document has beyond the core fields.
+/// What a discovery document may have beyond OpenID Connect Discovery's
+/// core fields: RFC 8414 (revocation and its client authentication), RFC
+/// 9126 (PAR), RFC 8628 (device authorization) and RP-Initiated Logout.
 #[derive(Clone, Debug, Deserialize, Serialize, Default)]
 pub struct ExtraMetadata {
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
     #[serde(default)]
+    pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
 
@@ -41,13 +51,18 @@ pub type Metadata = ProviderMetadata<
 /// One discovered provider (metadata with its JWKS).
 pub struct Provider {
     pub metadata: Metadata,
+    /// The extra fields, completed from the RFC 8414 document where the
+    /// OpenID one lacks them.
+    extra: ExtraMetadata,
     fetched: Instant,
 }
 
 impl Provider {
     pub fn new(metadata: Metadata) -> Provider {
+        let extra = metadata.additional_metadata().clone();
         Provider {
             metadata,
+            extra,
             fetched: Instant::now(),
         }
     }
@@ -55,6 +70,22 @@ impl Provider {
     pub fn issuer(&self) -> &str {
         self.metadata.issuer().as_str()
     }
+
+    /// Revocation, end-session, PAR and device endpoints.
+    pub fn extra(&self) -> &ExtraMetadata {
+        &self.extra
+    }
+}
+
+/// RFC 8414 §3: `/.well-known/oauth-authorization-server` inserted between
+/// the issuer's host and path.
+fn rfc8414_url(issuer: &str) -> Option<String> {
+    let u = url::Url::parse(issuer).ok()?;
+    let path = u.path().trim_end_matches('/');
+    let mut out = u.clone();
+    out.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    out.set_query(None);
+    Some(out.to_string())
 }
 
 /// Metadata is re-fetched after this long, and at once when an ID token
@@ -116,12 +147,54 @@ impl Oidc {
         let metadata = Metadata::discover_async(issuer_url, &self.http)
             .await
             .map_err(|e| discovery_error(issuer, e))?;
-        let provider = Arc::new(Provider::new(metadata));
+        let mut provider = Provider::new(metadata);
+        if provider.extra.revocation_endpoint.is_none() {
+            self.complete_from_rfc8414(issuer, &mut provider.extra)
+                .await;
+        }
+        let provider = Arc::new(provider);
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(issuer.to_string(), Arc::clone(&provider));
         Ok(provider)
+    }
+}
+
+impl Oidc {
+    /// Some providers (django-oauth-toolkit) list revocation only in their
+    /// OAuth 2.0 Authorization Server Metadata (RFC 8414), not in the OpenID
+    /// document. Best effort: the document may not exist.
+    async fn complete_from_rfc8414(&self, issuer: &str, extra: &mut ExtraMetadata) {
+        let Some(url) = rfc8414_url(issuer) else {
+            return;
+        };
+        let Ok(resp) = self.http.get(&url).send().await else {
+            return;
+        };
+        if !resp.status().is_success() {
+            return;
+        }
+        let Ok(doc) = resp.json::<serde_json::Value>().await else {
+            return;
+        };
+        // RFC 8414 §3.3: the document must name the same issuer.
+        if doc["issuer"].as_str() != Some(issuer) {
+            tracing::debug!("ignoring {url}: its issuer is not {issuer}");
+            return;
+        }
+        if let Ok(other) = serde_json::from_value::<ExtraMetadata>(doc) {
+            extra.revocation_endpoint = other.revocation_endpoint;
+            extra.revocation_endpoint_auth_methods_supported =
+                other.revocation_endpoint_auth_methods_supported;
+            if extra.pushed_authorization_request_endpoint.is_none() {
+                extra.pushed_authorization_request_endpoint =
+                    other.pushed_authorization_request_endpoint;
+            }
+            if extra.device_authorization_endpoint.is_none() {
+                extra.device_authorization_endpoint = other.device_authorization_endpoint;
+            }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The loopback redirect server (RFC 8252 §7.3): `127.0.0.1:<ephemeral>`,
-//! one route, one valid request.
+//! or a pinned port for providers that match the redirect URI exactly; one
+//! route, one valid request.
 //!
 //! - wrong path → 404; wrong `Host` header → 400 (DNS rebinding);
 //! - wrong `state` or `iss` → 400, and the flow keeps waiting for the real
@@ -49,10 +50,49 @@ pub struct Loopback {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// Why no loopback server could be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopbackError {
+    /// Every pinned port is taken by another program.
+    #[error("the sign-in redirect port{} {} {} in use by another program; stop that program (see `ss -ltnp` or `lsof -i :{}`), or register another port at the provider as http://127.0.0.1:<port>/callback and add it to redirect_ports in config.toml", if .0.len() > 1 { "s" } else { "" }, list(.0), if .0.len() > 1 { "are" } else { "is" }, .0[0])]
+    PortsInUse(Vec<u16>),
+    #[error("cannot open the loopback redirect server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn list(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Binds the first free port of `ports` (in order), or an ephemeral one
+/// when none is pinned.
+async fn bind(ports: &[u16]) -> Result<tokio::net::TcpListener, LoopbackError> {
+    if ports.is_empty() {
+        return Ok(tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?);
+    }
+    for &port in ports {
+        match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => return Ok(l),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(LoopbackError::PortsInUse(ports.to_vec()))
+}
+
 impl Loopback {
-    /// Binds `127.0.0.1:0` and starts serving.
-    pub async fn start(expected_state: Secret, issuer: String) -> std::io::Result<Loopback> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    /// Binds `127.0.0.1` on the first free pinned port (any port when
+    /// `ports` is empty) and starts serving.
+    pub async fn start(
+        expected_state: Secret,
+        issuer: String,
+        ports: &[u16],
+    ) -> Result<Loopback, LoopbackError> {
+        let listener = bind(ports).await?;
         let port = listener.local_addr()?.port();
         let (tx, rx) = mpsc::channel(1);
         let shared = Arc::new(Shared {

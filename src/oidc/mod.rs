@@ -5,6 +5,7 @@
 pub mod discovery;
 pub mod flow;
 pub mod loopback;
+pub mod par;
 pub mod tokens;
 
 use crate::protocol::{ErrorCode, RpcError};

@@ -215,8 +215,11 @@ pub async fn refresh(
     into_token_set(oidc, provider, client_id, resp, None).await
 }
 
-/// Revokes a token at the revocation endpoint (RFC 7009). Logto revokes the
-/// whole grant with it.
+/// Revokes a token at the revocation endpoint (RFC 7009). A public client
+/// authenticates with its `client_id` alone (RFC 7009 §2.1, RFC 6749 §2.3):
+/// it has no secret for the methods a provider may list in
+/// `revocation_endpoint_auth_methods_supported`; when the provider refuses
+/// it for that, the error says so. Logto revokes the whole grant with it.
 pub async fn revoke(
     oidc: &Oidc,
     provider: &Provider,
@@ -224,12 +227,7 @@ pub async fn revoke(
     token: &Secret,
     hint: &str,
 ) -> Result<(), OidcError> {
-    let Some(endpoint) = provider
-        .metadata
-        .additional_metadata()
-        .revocation_endpoint
-        .as_deref()
-    else {
+    let Some(endpoint) = provider.extra().revocation_endpoint.as_deref() else {
         return Err(OidcError::Discovery(
             "the provider has no revocation endpoint".into(),
         ));
@@ -246,9 +244,25 @@ pub async fn revoke(
         .await
         .map_err(|e| OidcError::Network(chain(&e)))?;
     if resp.status().is_success() {
-        Ok(())
-    } else {
-        Err(idp_error_from(resp).await)
+        return Ok(());
+    }
+    let err = idp_error_from(resp).await;
+    let methods = provider
+        .extra()
+        .revocation_endpoint_auth_methods_supported
+        .as_ref();
+    match (err, methods) {
+        (OidcError::Idp { error, description }, Some(m)) if !m.iter().any(|x| x == "none") => {
+            Err(OidcError::Idp {
+                error,
+                description: Some(format!(
+                    "{}the provider wants client authentication for revocation ({}), which a public native client cannot do: allow public clients to revoke with their client_id",
+                    description.map(|d| format!("{d}; ")).unwrap_or_default(),
+                    m.join(", ")
+                )),
+            })
+        }
+        (err, _) => Err(err),
     }
 }
 
@@ -280,7 +294,7 @@ pub async fn userinfo(
 }
 
 /// Logto's error body: `{code, message, error, error_description}`.
-async fn idp_error_from(resp: reqwest::Response) -> OidcError {
+pub(super) async fn idp_error_from(resp: reqwest::Response) -> OidcError {
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
     let error = body["error"]

@@ -58,6 +58,8 @@ error_codes! {
     NetworkError = "network_error",
     IdpError = "idp_error",
     KeychainUnavailable = "keychain_unavailable",
+    /// Every pinned loopback port (`redirect_port(s)`) is in use.
+    RedirectPortInUse = "redirect_port_in_use",
 }
 
 impl Serialize for ErrorCode {

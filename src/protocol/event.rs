@@ -21,6 +21,11 @@ pub enum Event {
         authenticated: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sub: Option<String>,
+        /// After a sign-out: where each browser ends the provider's own
+        /// session (a background tab that closes itself), so none is
+        /// signed back in by the provider's cookie.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end_session_url: Option<String>,
     },
 }
 
@@ -44,14 +49,16 @@ mod tests {
         assert_eq!(
             wire(&Event::SessionChanged {
                 authenticated: true,
-                sub: Some("u1".into())
+                sub: Some("u1".into()),
+                end_session_url: None,
             }),
             json!({"event":"sessionChanged","data":{"authenticated":true,"sub":"u1"}})
         );
         assert_eq!(
             wire(&Event::SessionChanged {
                 authenticated: false,
-                sub: None
+                sub: None,
+                end_session_url: None,
             }),
             json!({"event":"sessionChanged","data":{"authenticated":false}})
         );

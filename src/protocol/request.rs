@@ -198,6 +198,11 @@ pub struct SignInParams {
     pub redirect_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interaction_mode: Option<String>,
+    /// The SDK's `clearTokens` (default true): a sign-in while signed in
+    /// first signs the old session out (revoking it); `false` keeps it
+    /// until the new one completes and replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_tokens: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -25,6 +25,15 @@ pub trait Idp: Send + Sync {
     fn provider<'a>(&'a self, issuer: &'a str) -> IdpResult<'a, Arc<Provider>>;
     /// Metadata already at hand, without a network call.
     fn cached(&self, issuer: &str) -> Option<Arc<Provider>>;
+    /// Pushes the authorization request (RFC 9126) to `endpoint`; returns
+    /// the URL the browser opens.
+    fn push_authorization<'a>(
+        &'a self,
+        provider: &'a Provider,
+        endpoint: &'a str,
+        client_id: &'a str,
+        auth_url: &'a str,
+    ) -> IdpResult<'a, String>;
     /// Authorization code → tokens, the ID token validated (nonce included).
     fn exchange_code<'a>(
         &'a self,
@@ -61,6 +70,18 @@ impl Idp for Oidc {
 
     fn cached(&self, issuer: &str) -> Option<Arc<Provider>> {
         Oidc::cached(self, issuer)
+    }
+
+    fn push_authorization<'a>(
+        &'a self,
+        provider: &'a Provider,
+        endpoint: &'a str,
+        client_id: &'a str,
+        auth_url: &'a str,
+    ) -> IdpResult<'a, String> {
+        Box::pin(crate::oidc::par::push(
+            self, provider, endpoint, client_id, auth_url,
+        ))
     }
 
     fn exchange_code<'a>(

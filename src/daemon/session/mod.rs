@@ -12,6 +12,7 @@
 
 pub mod clock;
 pub mod idp;
+mod reauth;
 mod refresh;
 mod sign_in;
 mod sign_out;
@@ -21,11 +22,13 @@ mod tests;
 
 pub use clock::{Clock, SystemClock};
 pub use idp::Idp;
+pub use reauth::ReauthMarks;
 
 use super::activity::Activity;
 use super::events::Subscribers;
 use crate::config::{normalize_endpoint, AppConfig, Config};
 use crate::oidc::{decode_jwt_claims, Oidc, OidcError, Provider};
+use crate::paths::Paths;
 use crate::protocol::{
     AppParams, AppStatus, ClaimsResult, ErrorCode, IdTokenResult, OidcConfigResult, RpcError,
     TokenStatus, UserInfoResult, UserSummary,
@@ -67,10 +70,12 @@ pub struct SessionDeps {
     pub http_timeout: Duration,
     /// A running sign-in flow keeps the daemon from exiting idle.
     pub activity: Activity,
+    /// Which apps were signed out (their next sign-in asks for login).
+    pub reauth: ReauthMarks,
 }
 
 impl SessionDeps {
-    pub fn new(config: &Config, activity: Activity) -> anyhow::Result<SessionDeps> {
+    pub fn new(config: &Config, paths: &Paths, activity: Activity) -> anyhow::Result<SessionDeps> {
         let http_timeout = Duration::from_secs(config.http_timeout_secs.max(1));
         Ok(SessionDeps {
             idp: Arc::new(Oidc::new(http_timeout)?),
@@ -79,6 +84,7 @@ impl SessionDeps {
             sign_in_timeout: Duration::from_secs(config.sign_in_timeout_secs.max(1)),
             http_timeout,
             activity,
+            reauth: ReauthMarks::in_dir(&paths.state_dir.join("signed-out")),
         })
     }
 }
@@ -92,6 +98,10 @@ struct Settings {
     prompt: Option<String>,
     include_reserved: bool,
     post_logout_redirect_uri: Option<String>,
+    /// Post-logout URIs a caller may ask for.
+    post_logout_allowed: Vec<String>,
+    /// Pinned loopback ports, in order; empty = any.
+    redirect_ports: Vec<u16>,
 }
 
 pub struct Session {
@@ -149,6 +159,13 @@ impl Session {
             push_unique(&mut s.resources, r.clone());
         }
         s.post_logout_redirect_uri = app.post_logout_redirect_uri.clone();
+        s.post_logout_allowed = app
+            .post_logout_redirect_uri
+            .iter()
+            .chain(&app.post_logout_redirect_uris)
+            .cloned()
+            .collect();
+        s.redirect_ports = app.pinned_ports();
     }
 
     /// Adds what a `LogtoClient` constructor asked for.
@@ -247,8 +264,8 @@ impl Session {
             authorization_endpoint: m.authorization_endpoint().to_string(),
             token_endpoint: m.token_endpoint().map(|u| u.to_string()),
             userinfo_endpoint: m.userinfo_endpoint().map(|u| u.to_string()),
-            end_session_endpoint: m.additional_metadata().end_session_endpoint.clone(),
-            revocation_endpoint: m.additional_metadata().revocation_endpoint.clone(),
+            end_session_endpoint: p.extra().end_session_endpoint.clone(),
+            revocation_endpoint: p.extra().revocation_endpoint.clone(),
             jwks_uri: m.jwks_uri().to_string(),
         })
     }

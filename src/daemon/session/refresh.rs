@@ -185,7 +185,8 @@ impl Session {
                 Err(RpcError::new(
                     ErrorCode::NotAuthenticated,
                     "the session ended at the identity provider (expired or revoked); sign in again",
-                ))
+                )
+                .with_data(serde_json::json!({"error": "invalid_grant", "error_description": reason})))
             }
             Err(e) => Err(e.into()),
         }

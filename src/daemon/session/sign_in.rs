@@ -13,14 +13,14 @@ use super::state::cache_key;
 use super::{idp::CodeExchange, Session};
 use crate::daemon::events::Outbox;
 use crate::oidc::flow::{self, AuthRequest, PendingAuth};
-use crate::oidc::loopback::{Callback, Loopback};
+use crate::oidc::loopback::{Callback, Loopback, LoopbackError};
 use crate::oidc::{OidcError, Provider};
 use crate::protocol::{
     CancelSignInResult, ClaimsResult, ErrorCode, Event, OpenIn, RpcError, SignInParams,
 };
 use crate::secret::Secret;
 use crate::store::{StoredSession, RECORD_VERSION};
-use crate::util::lock;
+use crate::util::{lock, push_unique};
 use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::{oneshot, watch};
@@ -144,15 +144,22 @@ impl Session {
     ) -> Result<ClaimsResult, RpcError> {
         let settings = self.settings();
         let provider = self.provider().await?;
+        if params.clear_tokens != Some(false) {
+            self.sign_out_before_sign_in().await?;
+        }
         let state = flow::random_token();
-        let loopback = Loopback::start(state.clone(), provider.issuer().to_string())
-            .await
-            .map_err(|e| {
-                RpcError::new(
-                    ErrorCode::InternalError,
-                    format!("cannot open the loopback redirect server: {e}"),
-                )
-            })?;
+        let loopback = Loopback::start(
+            state.clone(),
+            provider.issuer().to_string(),
+            &settings.redirect_ports,
+        )
+        .await
+        .map_err(|e| match e {
+            LoopbackError::PortsInUse(_) => {
+                RpcError::new(ErrorCode::RedirectPortInUse, e.to_string())
+            }
+            LoopbackError::Io(_) => RpcError::new(ErrorCode::InternalError, e.to_string()),
+        })?;
         let scopes = flow::effective_scopes(settings.include_reserved, &settings.scopes);
         let resources = flow::effective_resources(&scopes, &settings.resources);
         let request = AuthRequest {
@@ -160,15 +167,27 @@ impl Session {
             redirect_uri: loopback.redirect_uri.clone(),
             scopes: scopes.clone(),
             resources: resources.clone(),
-            prompt: params
-                .prompt
-                .as_ref()
-                .map(|p| p.joined())
-                .or(settings.prompt.clone())
-                .unwrap_or_else(|| "consent".into()),
+            prompt: self.prompt(params, &settings),
             extra: logto_params(params),
         };
-        let pending = flow::build(&provider, &request, &state)?;
+        let mut pending = flow::build(&provider, &request, &state)?;
+        // RFC 9126: a provider that takes pushed requests checks them now,
+        // so a bad redirect URI, scope or resource fails here, before a
+        // tab opens.
+        let par = provider
+            .extra()
+            .pushed_authorization_request_endpoint
+            .clone();
+        if let Some(endpoint) = par {
+            pending.url = self
+                .idp(self.deps.idp.push_authorization(
+                    &provider,
+                    &endpoint,
+                    &self.key.app_id,
+                    &pending.url,
+                ))
+                .await?;
+        }
         if let Some(flow) = lock(&self.sign_in).as_mut() {
             flow.url = Some(pending.url.clone());
             flow.tell(&Event::SignInStarted {
@@ -220,6 +239,49 @@ impl Session {
         outcome
     }
 
+    /// The SDK's `prompt` (the call's, the constructor's, else `consent`:
+    /// Logto issues a refresh token only with it), plus `login` on the first
+    /// sign-in after a sign-out, so the provider's cookie does not sign the
+    /// user back in without credentials.
+    fn prompt(&self, params: &SignInParams, settings: &super::Settings) -> String {
+        let mut prompt: Vec<String> = params
+            .prompt
+            .as_ref()
+            .map(|p| p.joined())
+            .or(settings.prompt.clone())
+            .unwrap_or_else(|| "consent".into())
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if self
+            .deps
+            .reauth
+            .is_set(&self.key.endpoint, &self.key.app_id)
+        {
+            prompt.retain(|p| p != "none");
+            push_unique(&mut prompt, "login".to_string());
+        }
+        prompt.join(" ")
+    }
+
+    /// `clearTokens`: a sign-in while signed in replaces the session, so
+    /// the old refresh token is revoked first (its grant must not outlive
+    /// the session it belonged to). Done before the tab opens: a provider
+    /// that reuses the grant for the same browser would otherwise revoke
+    /// the new tokens with the old.
+    async fn sign_out_before_sign_in(&self) -> Result<(), RpcError> {
+        let _gate = self.refresh_gate.lock().await;
+        let mut st = self.state.lock().await;
+        let (record, _, revocation) = self.revoke_stored(&mut st).await;
+        if record.is_none() {
+            return Ok(());
+        }
+        if let Some(e) = &revocation.error {
+            tracing::warn!(app = %self.key.app_id, "the replaced session's refresh token was not revoked: {}", e.message);
+        }
+        self.clear(&mut st).await
+    }
+
     /// Code exchange, save, then tell everyone.
     async fn complete(
         &self,
@@ -269,6 +331,7 @@ impl Session {
         st.access.clear();
         let token = self.cached_token(set.access_token, set.expires_at);
         st.access.insert(cache_key(None, None), token);
+        self.deps.reauth.clear(&self.key.endpoint, &self.key.app_id);
         self.broadcast_changed(&st);
         tracing::info!(app = %self.key.app_id, "signed in");
         Ok(ClaimsResult { claims })

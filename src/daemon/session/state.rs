@@ -99,6 +99,10 @@ impl Session {
     }
 
     pub(super) fn broadcast_changed(&self, st: &State) {
+        self.broadcast_with(st, None);
+    }
+
+    fn broadcast_with(&self, st: &State, end_session_url: Option<String>) {
         let sub = st
             .id_claims
             .as_ref()
@@ -107,11 +111,22 @@ impl Session {
         self.subscribers.broadcast(&Event::SessionChanged {
             authenticated: st.record.is_some(),
             sub: if st.record.is_some() { sub } else { None },
+            end_session_url,
         });
     }
 
     /// Forgets the session everywhere (memory, store) and tells everyone.
     pub(super) async fn clear(&self, st: &mut State) -> Result<(), RpcError> {
+        self.clear_with(st, None).await
+    }
+
+    /// [`Session::clear`], telling every connection where the provider's
+    /// own session ends (a sign-out).
+    pub(super) async fn clear_with(
+        &self,
+        st: &mut State,
+        end_session_url: Option<String>,
+    ) -> Result<(), RpcError> {
         let had = st.record.is_some();
         st.record = None;
         st.id_claims = None;
@@ -120,7 +135,7 @@ impl Session {
         st.loaded = true;
         let deleted = self.store_op(|s, e, a| s.delete(e, a)).await;
         if had {
-            self.broadcast_changed(st);
+            self.broadcast_with(st, end_session_url);
         }
         deleted.map_err(RpcError::from)
     }

@@ -9,7 +9,7 @@ use super::*;
 use crate::daemon::events::Outbox;
 use crate::oidc::discovery::Metadata;
 use crate::oidc::tokens::TokenSet;
-use crate::protocol::{Event, SignInParams};
+use crate::protocol::{Event, SignInParams, SignOutParams};
 use crate::store::memory::MemoryStore;
 use crate::store::{StoreError, StoreInfo, StoredSession, RECORD_VERSION};
 use clock::ManualClock;
@@ -35,6 +35,12 @@ struct FakeIdp {
     ttl: Mutex<u64>,
     /// How long each refresh takes (in tokio time).
     delay: Mutex<Duration>,
+    /// Pushed authorization requests seen (their query strings), and the
+    /// OAuth error to answer them with.
+    pushed: Mutex<Vec<String>>,
+    push_error: Mutex<Option<(String, String)>>,
+    revoked: Mutex<Vec<String>>,
+    revoke_refused: std::sync::atomic::AtomicBool,
 }
 
 impl FakeIdp {
@@ -60,7 +66,19 @@ impl FakeIdp {
             presented: Mutex::new(Vec::new()),
             ttl: Mutex::new(3600),
             delay: Mutex::new(Duration::ZERO),
+            pushed: Mutex::new(Vec::new()),
+            push_error: Mutex::new(None),
+            revoked: Mutex::new(Vec::new()),
+            revoke_refused: Default::default(),
         }
+    }
+
+    /// The same provider, advertising a PAR endpoint.
+    fn with_par(mut self) -> FakeIdp {
+        let mut doc = serde_json::to_value(&self.provider.metadata).unwrap();
+        doc["pushed_authorization_request_endpoint"] = json!(format!("{ISSUER}/request"));
+        self.provider = Arc::new(Provider::new(serde_json::from_value(doc).unwrap()));
+        self
     }
 
     fn issue(&self, with_refresh: bool) -> TokenSet {
@@ -90,6 +108,27 @@ impl Idp for FakeIdp {
 
     fn cached(&self, _issuer: &str) -> Option<Arc<Provider>> {
         Some(Arc::clone(&self.provider))
+    }
+
+    fn push_authorization<'a>(
+        &'a self,
+        _provider: &'a Provider,
+        _endpoint: &'a str,
+        client_id: &'a str,
+        auth_url: &'a str,
+    ) -> IdpResult<'a, String> {
+        Box::pin(async move {
+            lock(&self.pushed).push(auth_url.to_string());
+            if let Some((error, description)) = lock(&self.push_error).clone() {
+                return Err(OidcError::Idp {
+                    error,
+                    description: Some(description),
+                });
+            }
+            Ok(format!(
+                "{ISSUER}/auth?client_id={client_id}&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Aabc"
+            ))
+        })
     }
 
     fn exchange_code<'a>(
@@ -130,6 +169,13 @@ impl Idp for FakeIdp {
         refresh_token: &'a Secret,
     ) -> IdpResult<'a, ()> {
         Box::pin(async move {
+            if self.revoke_refused.load(Ordering::SeqCst) {
+                return Err(OidcError::Idp {
+                    error: "invalid_client".into(),
+                    description: Some("client authentication failed".into()),
+                });
+            }
+            lock(&self.revoked).push(refresh_token.expose().to_string());
             lock(&self.valid).remove(refresh_token.expose());
             Ok(())
         })
@@ -186,8 +232,12 @@ impl Fixture {
     }
 
     fn signed_out() -> Fixture {
+        Fixture::with_idp(|idp| idp, AppConfig::default())
+    }
+
+    fn with_idp(shape: impl FnOnce(FakeIdp) -> FakeIdp, app: AppConfig) -> Fixture {
         let clock = Arc::new(ManualClock::at(T0));
-        let idp = Arc::new(FakeIdp::new(Arc::clone(&clock)));
+        let idp = Arc::new(shape(FakeIdp::new(Arc::clone(&clock))));
         let store = Arc::new(FlakyStore::default());
         let deps = SessionDeps {
             idp: idp.clone(),
@@ -196,17 +246,14 @@ impl Fixture {
             sign_in_timeout: Duration::from_secs(300),
             http_timeout: Duration::from_secs(10),
             activity: Activity::new(),
+            reauth: ReauthMarks::in_memory(),
         };
         let session = Arc::new(Session::new(AppKey::new(ENDPOINT, APP), Arc::new(deps)));
         session.update_app_config(&AppConfig {
             endpoint: ENDPOINT.into(),
             app_id: APP.into(),
             issuer: Some(ISSUER.into()),
-            allowed_origins: vec![],
-            allow_cli: true,
-            scopes: vec![],
-            resources: vec![],
-            post_logout_redirect_uri: None,
+            ..app
         });
         Fixture {
             session,
@@ -360,7 +407,8 @@ async fn a_dead_grant_clears_the_session_and_tells_every_connection() {
         event(events.try_recv().expect("an event")),
         Event::SessionChanged {
             authenticated: false,
-            sub: None
+            sub: None,
+            end_session_url: None,
         }
     );
     assert!(!f.session.is_authenticated().await.unwrap());
@@ -464,23 +512,24 @@ async fn an_unfinished_sign_in_times_out_as_user_cancelled() {
     assert_eq!(err.code, ErrorCode::UserCancelled);
 }
 
-#[tokio::test]
-async fn a_sign_in_completed_through_the_loopback_is_saved_and_announced() {
+/// True when nothing queued for the connection is a `signInStarted`.
+fn no_started(rx: &mut mpsc::UnboundedReceiver<Vec<u8>>) -> bool {
+    std::iter::from_fn(|| rx.try_recv().ok())
+        .all(|f| !matches!(event(f), Event::SignInStarted { .. }))
+}
+
+/// Answers the flow's loopback callback as the provider's redirect would;
+/// returns the page's status line.
+async fn complete_via_loopback(url: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let f = Fixture::signed_out();
-    let mut events = f.subscribe();
-    let (mut rx, task) = start_sign_in(&f);
-    let Event::SignInStarted { url, .. } = next_event(&mut rx).await else {
-        panic!()
-    };
-    let redirect = url::Url::parse(&query(&url, "redirect_uri")).unwrap();
+    let redirect = url::Url::parse(&query(url, "redirect_uri")).unwrap();
     let port = redirect.port().unwrap();
     let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
     let path = format!(
         "/callback?code=the-code&state={}&iss={}",
-        query(&url, "state"),
+        query(url, "state"),
         url::form_urlencoded::byte_serialize(ISSUER.as_bytes()).collect::<String>()
     );
     conn.write_all(
@@ -491,7 +540,20 @@ async fn a_sign_in_completed_through_the_loopback_is_saved_and_announced() {
     .unwrap();
     let mut page = String::new();
     conn.read_to_string(&mut page).await.unwrap();
-    assert!(page.starts_with("HTTP/1.1 200"), "{page:.200}");
+    page.lines().next().unwrap_or("").to_string()
+}
+
+#[tokio::test]
+async fn a_sign_in_completed_through_the_loopback_is_saved_and_announced() {
+    let f = Fixture::signed_out();
+    let mut events = f.subscribe();
+    let (mut rx, task) = start_sign_in(&f);
+    let Event::SignInStarted { url, .. } = next_event(&mut rx).await else {
+        panic!()
+    };
+    assert!(complete_via_loopback(&url)
+        .await
+        .starts_with("HTTP/1.1 200"));
     let claims = task.await.unwrap().expect("signed in");
     assert_eq!(claims.claims["sub"], "user-1");
     assert_eq!(f.stored_refresh_token().as_deref(), Some("rt-1"));
@@ -499,11 +561,232 @@ async fn a_sign_in_completed_through_the_loopback_is_saved_and_announced() {
         event(events.try_recv().expect("sessionChanged")),
         Event::SessionChanged {
             authenticated: true,
-            sub: Some("user-1".into())
+            sub: Some("user-1".into()),
+            end_session_url: None,
         }
     );
     // The access token from the exchange is served without a grant.
     let (token, _) = f.session.access_token(None, None).await.unwrap();
     assert_eq!(token.expose(), "at-1");
     assert_eq!(f.idp.grants(), 0);
+}
+
+#[tokio::test]
+async fn a_pushed_request_the_provider_refuses_fails_before_any_tab_opens() {
+    let f = Fixture::with_idp(FakeIdp::with_par, AppConfig::default());
+    *lock(&f.idp.push_error) = Some(("invalid_scope".into(), "unknown scope: phne".into()));
+    let (mut rx, task) = start_sign_in(&f);
+    let err = task.await.unwrap().unwrap_err();
+    assert_eq!(err.code, ErrorCode::IdpError);
+    assert_eq!(err.data.as_ref().unwrap()["error"], "invalid_scope");
+    assert!(no_started(&mut rx), "no signInStarted: no tab to open");
+    let pushed = lock(&f.idp.pushed).clone();
+    assert_eq!(pushed.len(), 1);
+    assert!(!query(&pushed[0], "redirect_uri").is_empty());
+    assert!(!query(&pushed[0], "code_challenge").is_empty());
+}
+
+#[tokio::test]
+async fn with_par_the_tab_opens_only_the_request_uri() {
+    let f = Fixture::with_idp(FakeIdp::with_par, AppConfig::default());
+    let (mut rx, task) = start_sign_in(&f);
+    let Event::SignInStarted { url, .. } = next_event(&mut rx).await else {
+        panic!()
+    };
+    assert!(!query(&url, "request_uri").is_empty(), "{url}");
+    assert_eq!(query(&url, "client_id"), APP);
+    assert!(
+        query(&url, "code_challenge").is_empty(),
+        "nothing else in the URL"
+    );
+    f.session.cancel_sign_in(None).await;
+    let _ = task.await;
+}
+
+#[tokio::test]
+async fn a_pinned_port_is_the_redirect_uri_and_a_busy_one_fails_at_once() {
+    let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let busy_port = busy.local_addr().unwrap().port();
+    let free_port = {
+        let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let f = Fixture::with_idp(
+        |i| i,
+        AppConfig {
+            redirect_ports: vec![busy_port, free_port],
+            ..AppConfig::default()
+        },
+    );
+    let (mut rx, task) = start_sign_in(&f);
+    let Event::SignInStarted { url, .. } = next_event(&mut rx).await else {
+        panic!()
+    };
+    assert_eq!(
+        query(&url, "redirect_uri"),
+        format!("http://127.0.0.1:{free_port}/callback"),
+        "the busy first port is skipped"
+    );
+    f.session.cancel_sign_in(None).await;
+    let _ = task.await;
+
+    let f = Fixture::with_idp(
+        |i| i,
+        AppConfig {
+            redirect_port: Some(busy_port),
+            ..AppConfig::default()
+        },
+    );
+    let (mut rx, task) = start_sign_in(&f);
+    let err = task.await.unwrap().unwrap_err();
+    assert_eq!(err.code, ErrorCode::RedirectPortInUse);
+    assert!(
+        err.message.contains(&busy_port.to_string()),
+        "{}",
+        err.message
+    );
+    assert!(no_started(&mut rx), "no tab for a flow that cannot finish");
+    drop(busy);
+}
+
+#[tokio::test]
+async fn a_refused_revocation_is_reported_and_the_session_is_cleared_anyway() {
+    let f = Fixture::signed_in();
+    f.idp.revoke_refused.store(true, Ordering::SeqCst);
+    let mut events = f.subscribe();
+    f.session.is_authenticated().await.unwrap();
+    let out = f.session.sign_out(SignOutParams::default()).await.unwrap();
+    assert!(!out.revoked);
+    let err = out.revocation_error.expect("the reason");
+    assert_eq!(err.code, ErrorCode::IdpError);
+    assert_eq!(f.stored_refresh_token(), None);
+    let url = out
+        .end_session_url
+        .expect("discovery has end_session_endpoint");
+    assert!(!query(&url, "id_token_hint").is_empty());
+    let Event::SessionChanged {
+        authenticated: false,
+        end_session_url: Some(told),
+        ..
+    } = event(events.try_recv().expect("sessionChanged"))
+    else {
+        panic!("every connection is told where the provider's session ends")
+    };
+    assert_eq!(told, url);
+}
+
+#[tokio::test]
+async fn a_revocation_that_works_says_so() {
+    let f = Fixture::signed_in();
+    let out = f.session.sign_out(SignOutParams::default()).await.unwrap();
+    assert!(out.revoked && out.revocation_error.is_none());
+    assert_eq!(*lock(&f.idp.revoked), ["rt-0"]);
+}
+
+#[tokio::test]
+async fn the_callers_post_logout_uri_is_sent_only_when_the_app_allows_it() {
+    let allowed = "http://127.0.0.1:7777/logged-out";
+    let app = AppConfig {
+        post_logout_redirect_uris: vec![allowed.into()],
+        ..AppConfig::default()
+    };
+    let f = Fixture::with_idp(|i| i, app.clone());
+    let out = f
+        .session
+        .sign_out(SignOutParams {
+            post_logout_redirect_uri: Some(allowed.into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&out.end_session_url.unwrap(), "post_logout_redirect_uri"),
+        allowed
+    );
+    let f = Fixture::with_idp(|i| i, app);
+    let out = f
+        .session
+        .sign_out(SignOutParams {
+            post_logout_redirect_uri: Some("https://abc.chromiumapp.org/".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&out.end_session_url.unwrap(), "post_logout_redirect_uri"),
+        ""
+    );
+}
+
+#[tokio::test]
+async fn the_first_sign_in_after_a_sign_out_asks_the_provider_to_authenticate_again() {
+    let f = Fixture::signed_in();
+    f.session.sign_out(SignOutParams::default()).await.unwrap();
+    let (mut rx, task) = start_sign_in(&f);
+    let Event::SignInStarted { url, .. } = next_event(&mut rx).await else {
+        panic!()
+    };
+    let prompt = query(&url, "prompt");
+    assert!(prompt.split(' ').any(|p| p == "login"), "{prompt}");
+    assert!(prompt.split(' ').any(|p| p == "consent"), "{prompt}");
+    complete_via_loopback(&url).await;
+    task.await.unwrap().unwrap();
+    // Signed in again: the mark is gone, the next flow asks only consent.
+    let (mut rx, task) = start_sign_in(&f);
+    let Event::SignInStarted { url, .. } = next_event(&mut rx).await else {
+        panic!()
+    };
+    assert_eq!(query(&url, "prompt"), "consent");
+    f.session.cancel_sign_in(None).await;
+    let _ = task.await;
+}
+
+#[tokio::test]
+async fn signing_in_again_revokes_the_session_it_replaces_first() {
+    let f = Fixture::signed_in();
+    let mut events = f.subscribe();
+    f.session.is_authenticated().await.unwrap();
+    let (mut rx, task) = start_sign_in(&f);
+    assert!(matches!(
+        next_event(&mut rx).await,
+        Event::SignInStarted { .. }
+    ));
+    assert_eq!(
+        *lock(&f.idp.revoked),
+        ["rt-0"],
+        "revoked before the tab opens"
+    );
+    assert_eq!(f.stored_refresh_token(), None);
+    assert!(matches!(
+        event(events.try_recv().unwrap()),
+        Event::SessionChanged {
+            authenticated: false,
+            ..
+        }
+    ));
+    f.session.cancel_sign_in(None).await;
+    let _ = task.await;
+}
+
+#[tokio::test]
+async fn clear_tokens_false_keeps_the_old_session_while_the_new_flow_runs() {
+    let f = Fixture::signed_in();
+    let (tx, mut rx): (Outbox, _) = mpsc::unbounded_channel();
+    let s = Arc::clone(&f.session);
+    let task = tokio::spawn(async move {
+        s.sign_in(
+            SignInParams {
+                clear_tokens: Some(false),
+                ..Default::default()
+            },
+            tx,
+        )
+        .await
+    });
+    assert!(matches!(
+        next_event(&mut rx).await,
+        Event::SignInStarted { .. }
+    ));
+    assert!(lock(&f.idp.revoked).is_empty());
+    assert!(f.session.is_authenticated().await.unwrap());
+    f.session.cancel_sign_in(None).await;
+    let _ = task.await;
 }

@@ -191,6 +191,7 @@ mod tests {
             scopes: vec![],
             resources: vec![],
             post_logout_redirect_uri: None,
+            ..AppConfig::default()
         }
     }
 
