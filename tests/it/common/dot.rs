@@ -55,6 +55,9 @@ pub struct DotOptions {
     pub post_logout_redirect_uris: Vec<String>,
     /// `false`: discovery without `end_session_endpoint`.
     pub end_session: bool,
+    /// `true`: no logout confirmation page when `id_token_hint` names the
+    /// signed-in user (DOT's default is a page that waits for a click).
+    pub logout_without_prompt_for_hint: bool,
     /// `true`: revocation demands client authentication; the public client
     /// gets 401 `invalid_client` and its token stays valid.
     pub confidential_revocation: bool,
@@ -71,6 +74,7 @@ impl Default for DotOptions {
             loopback_any_port: false,
             post_logout_redirect_uris: Vec::new(),
             end_session: true,
+            logout_without_prompt_for_hint: false,
             confidential_revocation: false,
             access_token_ttl: None,
             oauth2_settings: None,
@@ -125,6 +129,9 @@ impl Dot {
         }
         if !opts.end_session {
             cmd.arg("--no-end-session");
+        }
+        if opts.logout_without_prompt_for_hint {
+            cmd.args(["--logout-prompt", "unless-hint"]);
         }
         if opts.confidential_revocation {
             cmd.args(["--revocation", "confidential"]);
