@@ -17,10 +17,6 @@ use std::time::Duration;
 
 use super::idp::http_raw;
 
-pub const CLIENT_ID: &str = "native-test-app";
-pub const USERNAME: &str = "alice";
-pub const PASSWORD: &str = "alice-test-password";
-
 pub fn dot_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/idp-dot")
 }
