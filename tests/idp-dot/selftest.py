@@ -171,7 +171,8 @@ class DefaultProvider(unittest.TestCase):
         self.assertEqual(r["redirectUris"], [self.redirect_uri])
         self.assertEqual(r["postLogoutRedirectUris"], [f"http://127.0.0.1:{self.port}/logout-callback"])
         self.assertEqual(r["user"]["username"], "alice")
-        self.assertEqual((r["redirectMatch"], r["endSession"], r["revocation"]), ("exact", True, "public"))
+        self.assertEqual((r["redirectMatch"], r["endSession"], r["logoutPrompt"], r["revocation"]),
+                         ("exact", True, "always", "public"))
 
     def test_discovery_what_dot_advertises(self):
         d, iss = self.provider.discovery, self.provider.ready["issuer"]
@@ -321,6 +322,29 @@ class DefaultProvider(unittest.TestCase):
 
 
 class Options(unittest.TestCase):
+    def test_logout_prompt_unless_hint_logs_out_at_once_with_a_valid_id_token_hint(self):
+        port = free_port()
+        p = Provider("--redirect-port", str(port), "--logout-prompt", "unless-hint")
+        app = App(port)
+        try:
+            self.assertEqual(p.ready["logoutPrompt"], "unless-hint")
+            with tempfile.TemporaryDirectory() as tmp:
+                jar = os.path.join(tmp, "jar.txt")
+                tokens, _ = sign_in(p, f"http://127.0.0.1:{port}/callback", cookie_jar=jar)
+                post_logout = p.ready["postLogoutRedirectUris"][0]
+                end = f"{p.discovery['end_session_endpoint']}?" + urllib.parse.urlencode({
+                    "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": post_logout, "state": "s2"})
+                browser = drive.Browser(jar)
+                status, headers, _ = browser.request("GET", end)
+                self.assertEqual(status, 302, "no confirmation page")
+                self.assertEqual(headers["Location"], f"{post_logout}?state=s2")
+                browser.save()
+                _, after = sign_in(p, f"http://127.0.0.1:{port}/callback", cookie_jar=jar)
+                self.assertTrue(after["loggedIn"], "the provider's session ended")
+        finally:
+            app.close()
+            p.stop()
+
     def test_no_end_session_publishes_discovery_without_end_session_endpoint(self):
         p = Provider("--no-end-session")
         try:

@@ -2,11 +2,12 @@
 """The second test OpenID Provider: django-oauth-toolkit (DOT) with OIDC, on 127.0.0.1 only, for tests.
 
     python server.py [--port 0] [--redirect-port 47615 ...] [--redirect-match exact|loopback-any-port]
-                     [--post-logout-redirect-uri URI ...] [--no-end-session] [--revocation public|confidential]
+                     [--post-logout-redirect-uri URI ...] [--no-end-session] [--logout-prompt always|unless-hint]
+                     [--revocation public|confidential]
                      [--access-token-ttl 3600] [--oauth2-settings JSON] [--quiet]
 
 Every option also reads an environment variable (DOT_PORT, DOT_REDIRECT_PORTS=comma list, DOT_REDIRECT_MATCH,
-DOT_POST_LOGOUT_REDIRECT_URIS=comma list, DOT_END_SESSION=0, DOT_REVOCATION, DOT_ACCESS_TOKEN_TTL,
+DOT_POST_LOGOUT_REDIRECT_URIS=comma list, DOT_END_SESSION=0, DOT_LOGOUT_PROMPT, DOT_REVOCATION, DOT_ACCESS_TOKEN_TTL,
 DOT_OAUTH2_SETTINGS, DOT_QUIET=1); an argument wins. The first stdout line is one JSON ready object, printed
 once the server listens; stdout carries nothing else. Logs go to stderr, with paths but never query strings
 or bodies (they hold codes and tokens). SIGTERM or SIGINT stops it (exit 0); a bad option exits 2 with
@@ -57,6 +58,8 @@ def parse_args(argv):
                    default=env.get("DOT_REDIRECT_MATCH", "exact"))
     p.add_argument("--post-logout-redirect-uri", action="append", dest="post_logout_redirect_uris")
     p.add_argument("--no-end-session", action="store_true", default=env.get("DOT_END_SESSION") == "0")
+    p.add_argument("--logout-prompt", choices=["always", "unless-hint"], default=env.get("DOT_LOGOUT_PROMPT", "always"),
+                   help="always: DOT's default confirmation page; unless-hint: none when id_token_hint names the user")
     p.add_argument("--revocation", choices=["public", "confidential"], default=env.get("DOT_REVOCATION", "public"))
     p.add_argument("--access-token-ttl", type=int, default=int(env.get("DOT_ACCESS_TOKEN_TTL", "3600")))
     p.add_argument("--oauth2-settings", default=env.get("DOT_OAUTH2_SETTINGS", ""),
@@ -106,6 +109,7 @@ def configure_django(args, endpoint, db_path):
         "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a spent refresh token, presented again, revokes its family
         "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,  # the old refresh token is refused at once
         "OIDC_RP_INITIATED_LOGOUT_ENABLED": not args.no_end_session,
+        "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": args.logout_prompt == "always",
         "ACCESS_TOKEN_EXPIRE_SECONDS": args.access_token_ttl,
         "SCOPES": {
             "openid": "OpenID Connect",
@@ -254,6 +258,7 @@ def main(argv):
             "user": {"username": USER["username"], "password": USER["password"], "email": USER["email"]},
             "redirectMatch": args.redirect_match,
             "endSession": not args.no_end_session,
+            "logoutPrompt": args.logout_prompt,
             "revocation": args.revocation,
         }
         sys.stdout.write(json.dumps(ready) + "\n")

@@ -1,6 +1,7 @@
 // Test-only API under /__test/ (on by default; IDP_TEST_API=0 turns it off). Never expose this IdP.
 //
-//   GET  /__test/counters        {"token":{"<grant_type>":n,…},"revocation":n,"userinfo":n,"authorization":n,"endSession":n}
+//   GET  /__test/counters        {"token":{"<grant_type>":n,…},"revocation":n,"userinfo":n,"authorization":n,"endSession":n,
+//                                 "introspection":n,"pushedAuthorization":n,"deviceAuthorization":n}
 //   POST /__test/counters/reset  zero them
 //   GET  /__test/issued          ["…"] every token string ever issued: codes, access, refresh and ID tokens
 //                                (?detail=1 gives [{type, value}])
@@ -8,15 +9,19 @@
 //   POST /__test/revoke?accountId=…  revoke every grant of the account (as an admin would) -> {"revoked": n}
 import { sendJson } from './html.mjs';
 
-const ROUTE_COUNTERS = { revocation: 'revocation', userinfo: 'userinfo', authorization: 'authorization', end_session: 'endSession', introspection: 'introspection' };
+const ROUTE_COUNTERS = { revocation: 'revocation', userinfo: 'userinfo', authorization: 'authorization', end_session: 'endSession', introspection: 'introspection',
+  pushed_authorization_request: 'pushedAuthorization', device_authorization: 'deviceAuthorization' };
 
 /** Counts endpoint calls and remembers issued token strings. Install before the first request. */
 export function createRecorder(provider, store) {
   const issued = [];
   let counters;
-  const reset = () => { counters = { token: {}, revocation: 0, userinfo: 0, authorization: 0, endSession: 0, introspection: 0 }; };
+  const reset = () => {
+    counters = { token: {}, ...Object.fromEntries(Object.values(ROUTE_COUNTERS).map((name) => [name, 0])) };
+  };
   reset();
 
+  provider.on('revocation.refused', () => { counters.revocation += 1; });
   store.onUpsert = (model, id) => {
     if (model === 'AuthorizationCode') issued.push({ type: 'authorization_code', value: id });
   };

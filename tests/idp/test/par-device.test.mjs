@@ -49,6 +49,7 @@ test('discovery advertises PAR (not required) and the device authorization endpo
 });
 
 test('PAR: the pushed request gives a request_uri; opening only it signs in; the code exchange works', async () => {
+  await fetch(`${stack.idp.endpoint}/__test/counters/reset`, { method: 'POST' });
   const p = await push(stack, { scope: 'openid offline_access profile read:items', resource: API });
   assert.equal(p.status, 201, JSON.stringify(p.body));
   assert.match(p.body.request_uri, /^urn:ietf:params:oauth:request_uri:/);
@@ -64,6 +65,8 @@ test('PAR: the pushed request gives a request_uri; opening only it signs in; the
   const { payload } = await jwtVerify(t.body.id_token, jwks, { issuer: stack.idp.issuer, audience: CLIENT_ID });
   assert.equal(payload.sub, 'user-alice');
 
+  const counters = await (await fetch(`${stack.idp.endpoint}/__test/counters`)).json();
+  assert.equal(counters.pushedAuthorization, 1, 'the test API counts pushed requests');
   const again = await follow(new CookieJar(), url, stack.idp.endpoint);
   assert.equal(again.url.searchParams.get('error'), 'invalid_request_uri', 'a request_uri is single use');
 });
@@ -150,6 +153,8 @@ test('device grant: verification_uri_complete + phone sign-in; pending before, t
   assert.equal(d.interval, 1, 'deviceInterval from the config');
   assert.ok(d.expires_in > 0);
 
+  const deviceCount = (await (await fetch(`${stack.idp.endpoint}/__test/counters`)).json()).deviceAuthorization;
+  assert.ok(deviceCount >= 1, 'the test API counts device authorization requests');
   const pending = await poll(stack, d.device_code);
   assert.equal(pending.status, 400);
   assert.equal(pending.body.error, 'authorization_pending');
@@ -231,8 +236,10 @@ test('revocationAuth "confidential": discovery says client_secret_basic; the pub
   try {
     assert.deepEqual(s.discovery.revocation_endpoint_auth_methods_supported, ['client_secret_basic']);
     const t = await signIn(s);
+    await fetch(`${s.idp.endpoint}/__test/counters/reset`, { method: 'POST' });
     const rev = await postJson(s.discovery.revocation_endpoint, { client_id: CLIENT_ID, token: t.refresh_token, token_type_hint: 'refresh_token' });
     assert.equal(rev.status, 401);
+    assert.equal((await (await fetch(`${s.idp.endpoint}/__test/counters`)).json()).revocation, 1, 'a refused revocation is counted');
     assert.match(rev.headers.get('www-authenticate'), /^Basic /);
     assert.equal(rev.body.error, 'invalid_client');
     assert.equal(rev.body.code, 'oidc.invalid_client');
