@@ -68,9 +68,6 @@ describe('the README-literal tutorial add-on, built by each bundler, in real Fir
   }, { timeout: 60_000 });
 
   for (const { bundler, uuid } of BUNDLERS) {
-    // Every build also signs out with its own button: that ends the IdP's
-    // browser session too, so the next build in this Firefox sees the phone page.
-    const signsOut = true;
     test(`${bundler} build in Firefox: the tutorial popup's Sign in signs in by phone, Sign out signs out`, { timeout: 120_000 }, async () => {
       try {
         const out = world.run(['sign-out']);
@@ -87,14 +84,12 @@ describe('the README-literal tutorial add-on, built by each bundler, in real Fir
           { timeout: 10_000, message: 'the daemon to report the app signed in' });
         assert.equal(app.claims?.phone_number, PHONE_CLAIM);
         step(`${bundler} (Firefox): signed in as ${app.claims?.sub}`);
-        if (signsOut) {
-          await F.switchTo(popup);
-          await F.click('#sign-out');
-          await until(() => appStatus()?.authenticated === false, { timeout: 15_000, message: 'the daemon to report signed out' });
-          await until(async () => (await world.idp.grants()).every((g) => g.active === 0),
-            { timeout: 5_000, message: 'every grant to be inactive at the IdP' });
-          step(`${bundler} (Firefox): the tutorial's Sign out signed out`);
-        }
+        await F.switchTo(popup);
+        await F.click('#sign-out');
+        await until(() => appStatus()?.authenticated === false, { timeout: 15_000, message: 'the daemon to report signed out' });
+        await until(async () => (await world.idp.grants()).every((g) => g.active === 0),
+          { timeout: 5_000, message: 'every grant to be inactive at the IdP' });
+        step(`${bundler} (Firefox): the tutorial's Sign out signed out`);
         await F.switchTo(popup);
         await F.closeWindow();
         await F.switchTo(F.home);
