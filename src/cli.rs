@@ -66,11 +66,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Sign out everywhere: revokes the session at the identity provider and
-    /// tells every connected browser.
+    /// Sign out everywhere: revokes the refresh token at the identity
+    /// provider (and says so if the provider refuses), tells every connected
+    /// browser, and opens the provider's end-session page in the system
+    /// browser so its own session ends too.
     SignOut {
         #[arg(long)]
         app_id: Option<String>,
+        /// Print the end-session URL (without the ID token hint) instead of
+        /// opening it; the provider may then ask to confirm.
+        #[arg(long)]
+        no_browser: bool,
         #[arg(long)]
         json: bool,
     },
@@ -201,7 +207,11 @@ pub fn run(args: Vec<String>) -> ExitCode {
             no_browser,
             json,
         } => sign_in(&paths, app_id.as_deref(), phone, no_browser, json),
-        Command::SignOut { app_id, json } => sign_out(&paths, app_id.as_deref(), json),
+        Command::SignOut {
+            app_id,
+            no_browser,
+            json,
+        } => sign_out(&paths, app_id.as_deref(), no_browser, json),
         Command::Status { app_id, json } => status(&paths, app_id.as_deref(), json),
         Command::Ping { json } => ping(&paths, json),
         Command::Install(args) => edge(crate::install::install(&paths, args)),
@@ -384,42 +394,64 @@ fn describe_user(claims: &Value) -> String {
     }
 }
 
-fn sign_out(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCode, CliError> {
+fn sign_out(
+    paths: &Paths,
+    app_id: Option<&str>,
+    no_browser: bool,
+    as_json: bool,
+) -> Result<ExitCode, CliError> {
     let app = pick_app(paths, app_id)?;
     let (mut client, was_signed_in) = bind(paths, &app)?;
     let result: SignOutResult = client.call(&Request::SignOut(SignOutParams::default()))?;
-    let url = result
+    // The full URL (with id_token_hint, RP-Initiated Logout §2) goes only to
+    // the browser; the terminal gets it without the ID token.
+    let opened = match (&result.end_session_url, no_browser || !has_display()) {
+        (Some(url), false) => match webbrowser::open(url) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("Could not open the browser ({e}).");
+                false
+            }
+        },
+        _ => false,
+    };
+    let printable = result
         .end_session_url
         .as_deref()
         .map(printable_end_session_url);
     if as_json {
         println!(
             "{}",
-            json!({"signedOut": true, "wasSignedIn": was_signed_in, "endSessionUrl": url, "revoked": result.revoked, "revocationError": result.revocation_error})
+            json!({"signedOut": true, "wasSignedIn": was_signed_in, "endSessionUrl": printable,
+                   "openedInBrowser": opened, "revoked": result.revoked,
+                   "revocationError": result.revocation_error})
         );
-    } else {
-        println!(
-            "{}",
-            if was_signed_in {
-                "Signed out."
-            } else {
-                "Was not signed in."
-            }
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}",
+        if was_signed_in {
+            "Signed out."
+        } else {
+            "Was not signed in."
+        }
+    );
+    if let Some(err) = &result.revocation_error {
+        eprintln!(
+            "Signed out here, but the identity provider did not revoke the refresh token ({}): it stays valid until it expires.",
+            err.message
         );
-        if let Some(err) = &result.revocation_error {
-            eprintln!(
-                "Signed out here, but the identity provider did not revoke the refresh token ({}): it stays valid until it expires.",
-                err.message
-            );
+    }
+    match (&printable, opened) {
+        (Some(_), true) => {
+            eprintln!("Opened the identity provider's sign-out page in your browser.")
         }
-        match &url {
-            Some(url) => eprintln!(
-                "To end the identity provider's own browser session too, open:\n  {url}"
-            ),
-            None => eprintln!(
-                "The identity provider offers no end-session endpoint: its own browser session, if any, stays until you sign out there."
-            ),
-        }
+        (Some(url), false) => eprintln!(
+            "To end the identity provider's own browser session too, open (it may ask you to confirm):\n  {url}"
+        ),
+        (None, _) => eprintln!(
+            "The identity provider offers no end-session endpoint: its own browser session, if any, stays until you sign out there."
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,8 @@ pub struct ConfigChange {
     pub added_scopes: Vec<String>,
     #[serde(default)]
     pub added_resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_redirect_ports: Vec<u16>,
     /// `allow_cli` before `--no-cli` changed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_allow_cli: Option<bool>,
@@ -62,6 +64,7 @@ impl ConfigChange {
                 allow_cli: spec.allow_cli.unwrap_or(true),
                 scopes: spec.scopes.clone(),
                 resources: spec.resources.clone(),
+                redirect_ports: spec.redirect_ports.clone(),
                 post_logout_redirect_uri: spec.post_logout_redirect_uri.clone(),
                 ..AppConfig::default()
             });
@@ -70,6 +73,7 @@ impl ConfigChange {
                 added_origins: origins,
                 added_scopes: spec.scopes.clone(),
                 added_resources: spec.resources.clone(),
+                added_redirect_ports: spec.redirect_ports.clone(),
                 ..ConfigChange::default()
             });
         };
@@ -83,6 +87,7 @@ impl ConfigChange {
             added_origins: add_missing(&mut app.allowed_origins, &origins),
             added_scopes: add_missing(&mut app.scopes, &spec.scopes),
             added_resources: add_missing(&mut app.resources, &spec.resources),
+            added_redirect_ports: add_missing(&mut app.redirect_ports, &spec.redirect_ports),
             previous_allow_cli: replace(&mut app.allow_cli, spec.allow_cli),
             post_logout_changed: post_logout.is_some(),
             previous_post_logout: post_logout.flatten(),
@@ -99,6 +104,8 @@ impl ConfigChange {
             .retain(|o| !self.added_origins.contains(o));
         app.scopes.retain(|o| !self.added_scopes.contains(o));
         app.resources.retain(|o| !self.added_resources.contains(o));
+        app.redirect_ports
+            .retain(|p| !self.added_redirect_ports.contains(p));
         if let Some(v) = self.previous_allow_cli {
             app.allow_cli = v;
         }
@@ -122,6 +129,9 @@ impl ConfigChange {
             for x in theirs {
                 push_unique(mine, x.clone());
             }
+        }
+        for p in &other.added_redirect_ports {
+            push_unique(&mut self.added_redirect_ports, *p);
         }
     }
 
@@ -163,9 +173,31 @@ mod tests {
             allow_cli: None,
             scopes: vec!["phone".into()],
             resources: vec![],
+            redirect_ports: vec![],
             post_logout_redirect_uri: None,
             issuer: None,
         }
+    }
+
+    #[test]
+    fn pinned_ports_are_added_and_taken_back() {
+        let mut cfg = Config::default();
+        let mut app = other_app();
+        app.endpoint = "https://e.example".into();
+        app.app_id = "app".into();
+        app.redirect_ports = vec![8700];
+        cfg.apps.push(app.clone());
+        let mut s = spec();
+        s.redirect_ports = vec![8700, 8701];
+        let ch = ConfigChange::apply(&mut cfg, &s).unwrap();
+        assert_eq!(ch.added_redirect_ports, [8701]);
+        assert_eq!(cfg.apps[0].pinned_ports(), [8700, 8701]);
+        ch.revert(&mut cfg.apps[0]);
+        assert_eq!(
+            cfg.apps[0].redirect_ports,
+            [8700],
+            "only what install added goes"
+        );
     }
 
     fn other_app() -> AppConfig {

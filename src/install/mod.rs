@@ -95,6 +95,11 @@ pub struct InstallArgs {
     /// The OpenID issuer, when it is not {endpoint}/oidc (other providers).
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
+    /// Pin the loopback redirect port (repeat for fallbacks, tried in
+    /// order), for providers that match the redirect URI exactly: register
+    /// http://127.0.0.1:<port>/callback there. Logto needs none.
+    #[arg(long = "redirect-port", value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub redirect_ports: Vec<u16>,
     #[command(flatten)]
     pub hidden: Hidden,
 }

@@ -26,6 +26,7 @@ pub struct Spec {
     pub allow_cli: Option<bool>,
     pub scopes: Vec<String>,
     pub resources: Vec<String>,
+    pub redirect_ports: Vec<u16>,
     pub post_logout_redirect_uri: Option<String>,
     pub issuer: Option<String>,
 }
@@ -118,6 +119,7 @@ impl Spec {
             allow_cli: args.no_cli.then_some(false),
             scopes: args.scopes.clone(),
             resources: args.resources.clone(),
+            redirect_ports: args.redirect_ports.clone(),
             post_logout_redirect_uri: args.post_logout_redirect_uri.clone(),
             issuer: args
                 .issuer
