@@ -89,7 +89,7 @@ enum Command {
     },
     /// Register an app and write the native-messaging host manifest for
     /// every browser.
-    Install(crate::install::InstallArgs),
+    Install(Box<crate::install::InstallArgs>),
     /// Remove exactly what `install` wrote.
     Uninstall(crate::install::UninstallArgs),
     /// Check the installation and explain every problem.
@@ -214,7 +214,7 @@ pub fn run(args: Vec<String>) -> ExitCode {
         } => sign_out(&paths, app_id.as_deref(), no_browser, json),
         Command::Status { app_id, json } => status(&paths, app_id.as_deref(), json),
         Command::Ping { json } => ping(&paths, json),
-        Command::Install(args) => edge(crate::install::install(&paths, args)),
+        Command::Install(args) => edge(crate::install::install(&paths, *args)),
         Command::Uninstall(args) => edge(crate::install::uninstall(&paths, args)),
         Command::Doctor(args) => edge(crate::install::doctor(&paths, args)),
     };
