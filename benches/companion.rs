@@ -297,10 +297,10 @@ fn main() {
         .map(|id| json!({"client_id": id, "redirect_uris": ["http://127.0.0.1/callback"], "post_logout_redirect_uris": ["http://127.0.0.1/logout-callback"]}))
         .collect();
     let m = setup(Some(json!({"clients": clients})), "");
-    let mut cfg = String::from("store = \"memory\"\nidle_timeout_secs = 120\n");
-    if std::env::var_os("KEYRING_HOME").is_some() {
-        cfg = cfg.replace("memory", "keychain");
-    }
+    let mut cfg = format!(
+        "store = \"{}\"\nidle_timeout_secs = 120\n",
+        common::keyring::store()
+    );
     for id in apps {
         cfg.push_str(&format!(
             "[[apps]]\nendpoint = \"{}\"\napp_id = \"{id}\"\nallowed_origins = [\"{EXT_ORIGIN}\"]\nresources = [\"{API}\"]\n",

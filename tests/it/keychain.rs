@@ -11,6 +11,7 @@
 //!   session keyring of their own (`keyctl session <name>`).
 
 use crate::common::idp::PHONE;
+use crate::common::keyring;
 use crate::common::session::*;
 use crate::common::*;
 use serde_json::{json, Value};
@@ -18,33 +19,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// True: run the test body here (inside `scripts/with-keyring`, as
-/// `scripts/test` runs the suite). Else the test re-runs itself through
-/// `scripts/with-keyring` and must pass there: it never passes without a
-/// real Secret Service.
-fn in_keyring(test: &str) -> bool {
-    if std::env::var_os("KEYRING_HOME").is_some() {
-        return true;
-    }
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring");
-    let out = Command::new(&script)
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            format!("{}::{test}", module_path!().trim_start_matches("it::")).as_str(),
-            "--exact",
-            "--nocapture",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("test result: ok. 1 passed"),
-        "{test} needs the suite's Secret Service and failed under scripts/with-keyring (it needs dbus-run-session and gnome-keyring: apt-get install -y --no-install-recommends dbus-daemon gnome-keyring):\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    false
-}
 
 fn require_tool(name: &str, package: &str) {
     let found = std::env::var_os("PATH")
@@ -319,7 +293,7 @@ impl Drop for SessionKeyring {
 /// the Secret Service, with its ID token, and refreshes from it.
 #[test]
 fn restart_keeps_the_session() {
-    if !in_keyring("restart_keeps_the_session") {
+    if !keyring::require(concat!(module_path!(), "::restart_keeps_the_session")) {
         return;
     }
     let s = setup(None, "");
@@ -383,7 +357,10 @@ fn restart_keeps_the_session() {
 /// entry goes on signOut and on clearAllTokens.
 #[test]
 fn record_over_2560_bytes_spans_entries_and_all_go_on_sign_out() {
-    if !in_keyring("record_over_2560_bytes_spans_entries_and_all_go_on_sign_out") {
+    if !keyring::require(concat!(
+        module_path!(),
+        "::record_over_2560_bytes_spans_entries_and_all_go_on_sign_out"
+    )) {
         return;
     }
     let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap();

@@ -196,7 +196,7 @@ fn organization_token_without_the_scope_is_refused_locally() {
     let env = test_env();
     env.write_config(&format!(
         "store = \"{}\"\n[[apps]]\nendpoint = \"{}\"\napp_id = \"{APP_ID}\"\nallowed_origins = [\"{EXT_ORIGIN}\"]\nscopes = [\"phone\"]\n",
-        test_store(),
+        crate::common::keyring::store(),
         idp.endpoint
     ));
     let s = Setup { env, idp };

@@ -2,6 +2,7 @@
 //! way a browser starts it, and frame helpers with timeouts so no test hangs.
 
 pub mod idp;
+pub mod keyring;
 pub mod session;
 
 use logto_companion::codec::{read_frame, write_frame};
@@ -373,14 +374,5 @@ pub fn report_counts(name: &str, counts: &[(&str, u64)]) {
     let _ = std::fs::write(
         dir.join(format!("{name}.json")),
         Value::Object(obj).to_string(),
-    );
-}
-
-/// The tests that need the real Secret Service run inside
-/// `scripts/with-keyring` (as `scripts/test` does).
-pub fn require_keyring() {
-    assert!(
-        std::env::var_os("KEYRING_HOME").is_some(),
-        "this test needs the real Secret Service: run it through scripts/with-keyring (scripts/test does)"
     );
 }

@@ -25,10 +25,10 @@ pub fn setup(idp_config: Option<Value>, daemon_settings: &str) -> Setup {
 }
 
 /// An isolated user whose daemon may reach the suite's Secret Service when
-/// `test_store()` is `keychain` (TestEnv keeps session buses out).
+/// `super::keyring::store()` is `keychain` (TestEnv keeps session buses out).
 pub fn test_env() -> TestEnv {
     let mut env = TestEnv::new();
-    if test_store() == "keychain" {
+    if super::keyring::store() == "keychain" {
         if let Ok(address) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
             env.vars.insert("DBUS_SESSION_BUS_ADDRESS".into(), address);
         }
@@ -49,18 +49,8 @@ scopes = ["phone", "urn:logto:scope:organizations"]
 resources = ["{API}"]
 post_logout_redirect_uri = "http://127.0.0.1/logout-callback"
 "#,
-        store = test_store()
+        store = super::keyring::store()
     )
-}
-
-/// The store the engine tests run with: the real Secret Service when the
-/// suite runs inside `scripts/with-keyring`, else memory.
-pub fn test_store() -> &'static str {
-    if std::env::var_os("KEYRING_HOME").is_some() {
-        "keychain"
-    } else {
-        "memory"
-    }
 }
 
 /// When a test with an IdP ends (and passed so far), every log the daemon
