@@ -11,7 +11,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   API, EXTENSION_ID, PHONE, PHONE_CLAIM, World, completePhoneSignIn, decodeJwt,
-  popupState, step, until, waitForPopupStatus,
+  listeningPorts, popupState, step, until, waitForPopupStatus,
 } from '../lib/harness.mjs';
 
 /** @type {World} */
@@ -272,6 +272,7 @@ describe('logto-companion in real Chromium', () => {
     assert.equal(out.status, 0, `logto-companion sign-out: ${out.stderr}${out.stdout}`);
     await A.context.clearCookies();
     await world.idp.forgetSms();
+    const portsBefore = listeningPorts(world.daemonPid());
     {
       const tabOpened = A.nextPage();
       // The URL the shim opens (the daemon's authorization URL): seen by wrapping tabs.create.
@@ -288,8 +289,12 @@ describe('logto-companion in real Chromium', () => {
       const tab = await tabOpened;
       await tab.waitForSelector('form#phone-form', { timeout: 15_000 });
       const [authUrl] = await A.sw.evaluate(() => globalThis.e2eOpened);
-      const port = Number(new URL(new URL(authUrl).searchParams.get('redirect_uri')).port);
-      assert.ok(port > 0, `a loopback redirect port in ${authUrl}`);
+      // With PAR (the IdP's default) the URL holds only client_id and
+      // request_uri: the loopback port is the one the daemon opened for
+      // this flow.
+      const daemon = world.daemonPid();
+      const [port] = await until(() => { const p = listeningPorts(daemon).filter((x) => !portsBefore.includes(x)); return p.length && p; },
+        { timeout: 5_000, message: `the daemon to listen on a loopback redirect port (${authUrl})` });
       assert.equal(await portOpen(port), true, `the daemon listens on 127.0.0.1:${port} during the flow`);
       const closedAt = Date.now();
       await tab.close();
