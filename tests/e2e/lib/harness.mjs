@@ -106,7 +106,7 @@ export async function startIdp() {
     new Promise((resolve) => lines.once('line', resolve)),
     once(child, 'exit').then(([code]) => { throw new Error(`IdP exited with ${code} before its ready line: ${stderr}`); }),
     new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`IdP printed no ready line in 20 s: ${stderr}`)), 20_000);
+      timer = setTimeout(() => reject(new Error(`IdP printed no ready line in 60 s: ${stderr}`)), 60_000);
     }),
   ]).finally(() => clearTimeout(timer));
   lines.on('line', () => {}); // keep draining stdout
