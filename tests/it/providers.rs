@@ -24,6 +24,16 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `cfg` with each `from` replaced by its `to`; each must be there (so a
+/// change to `app_config` fails here, not as a puzzling test).
+fn edited<const N: usize>(mut cfg: String, edits: [(String, String); N]) -> String {
+    for (from, to) in edits {
+        assert!(cfg.contains(&from), "app_config changed: {cfg}");
+        cfg = cfg.replace(&from, &to);
+    }
+    cfg
+}
+
 /// An isolated user with the test app registered against a fresh DOT, and
 /// the suite's secret scan when the test ends.
 struct DotSetup {
@@ -56,21 +66,26 @@ fn dot_setup(mut opts: DotOptions, pinned: bool) -> DotSetup {
     } else {
         String::new()
     };
-    env.write_config(&format!(
-        r#"store = "{store}"
-idle_timeout_secs = 120
-[[apps]]
-endpoint = "{endpoint}"
-issuer = "{issuer}"
-app_id = "{APP_ID}"
-allowed_origins = ["{EXT_ORIGIN}"]
-scopes = ["email"]
-post_logout_redirect_uri = "{post_logout}"
-{pin}"#,
-        store = test_store(),
-        endpoint = dot.endpoint,
-        issuer = dot.issuer,
-    ));
+    // The suite's app config (its store included), made DOT's: its issuer,
+    // scopes it knows, no API resource, its post-logout URI, the pin.
+    let cfg = edited(
+        app_config(&dot.endpoint, ""),
+        [
+            (
+                r#"scopes = ["phone", "urn:logto:scope:organizations"]"#.to_string(),
+                r#"scopes = ["email"]"#.to_string(),
+            ),
+            (
+                format!(r#"resources = ["{API}"]"#),
+                format!("issuer = \"{}\"\n{pin}", dot.issuer),
+            ),
+            (
+                r#"post_logout_redirect_uri = "http://127.0.0.1/logout-callback""#.to_string(),
+                format!(r#"post_logout_redirect_uri = "{post_logout}""#),
+            ),
+        ],
+    );
+    env.write_config(&cfg);
     DotSetup {
         env,
         dot,
@@ -382,15 +397,19 @@ fn dot_without_end_session_sign_out_gives_no_url_and_still_revokes() {
 /// The default app config with other scopes and resources.
 fn logto_setup(idp_config: Option<Value>, scopes: &str, resources: &str) -> Setup {
     let s = setup(idp_config, "");
-    let cfg = app_config(&s.idp.endpoint, "")
-        .replace(
-            r#"scopes = ["phone", "urn:logto:scope:organizations"]"#,
-            &format!("scopes = {scopes}"),
-        )
-        .replace(
-            &format!(r#"resources = ["{API}"]"#),
-            &format!("resources = {resources}"),
-        );
+    let cfg = edited(
+        app_config(&s.idp.endpoint, ""),
+        [
+            (
+                r#"scopes = ["phone", "urn:logto:scope:organizations"]"#.to_string(),
+                format!("scopes = {scopes}"),
+            ),
+            (
+                format!(r#"resources = ["{API}"]"#),
+                format!("resources = {resources}"),
+            ),
+        ],
+    );
     s.env.write_config(&cfg);
     s
 }
