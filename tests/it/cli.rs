@@ -64,7 +64,8 @@ fn cli_sign_in(s: &Setup) -> Value {
 
 #[test]
 fn status_sign_in_token_and_sign_out_from_the_terminal() {
-    let s = setup(None, "");
+    // The URL must carry the parameters this test reads: no PAR.
+    let s = setup(Some(json!({"par": "disabled"})), "");
     let out = cli(&s.env, &["status", "--json"]);
     assert!(out.status.success());
     let st = stdout_json(&out);

@@ -221,7 +221,8 @@ fn a_grant_revoked_at_the_idp_clears_the_keychain_entry() {
 
 #[test]
 fn loopback_callback_abuse_leaves_the_flow_intact_until_the_valid_callback() {
-    let s = setup(None, "");
+    // The URL must carry the parameters this test reads: no PAR.
+    let s = setup(Some(json!({"par": "disabled"})), "");
     let mut a = s.host();
     let Started { url, state, port } = start_sign_in(&mut a, json!({}));
     let mut junk = 0;

@@ -10,4 +10,5 @@ mod faults;
 mod host_daemon;
 mod install;
 mod keychain;
+mod providers;
 mod signin;

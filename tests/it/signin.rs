@@ -10,7 +10,8 @@ use std::time::Duration;
 
 #[test]
 fn phone_sign_in_returns_claims_and_every_connection_hears_it() {
-    let s = setup(None, "");
+    // The URL must carry the parameters this test reads: no PAR.
+    let s = setup(Some(json!({"par": "disabled"})), "");
     let mut a = s.host();
     let mut b = s.env.host(OTHER_ORIGIN);
     assert_eq!(
@@ -303,7 +304,8 @@ fn concurrent_sign_ins_share_one_flow() {
 
 #[test]
 fn forged_callbacks_are_ignored_and_an_idp_error_ends_the_flow() {
-    let s = setup(None, "");
+    // The URL must carry the parameters this test reads: no PAR.
+    let s = setup(Some(json!({"par": "disabled"})), "");
     let mut a = s.host();
     let Started { state, port, .. } = start_sign_in(&mut a, json!({}));
 
@@ -379,7 +381,8 @@ fn forged_callbacks_are_ignored_and_an_idp_error_ends_the_flow() {
 
 #[test]
 fn a_sign_in_nobody_finishes_times_out_as_user_cancelled() {
-    let s = setup(None, "sign_in_timeout_secs = 1");
+    // The URL must carry the parameters this test reads: no PAR.
+    let s = setup(Some(json!({"par": "disabled"})), "sign_in_timeout_secs = 1");
     let mut a = s.host();
     a.send(&json!({"id": 1, "method": "signIn", "params": "https://ext.chromiumapp.org/callback"}));
     let started = a

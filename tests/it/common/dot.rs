@@ -94,7 +94,6 @@ pub struct DriveOptions<'a> {
 
 pub struct Dot {
     child: Child,
-    pub ready: Value,
     pub issuer: String,
     pub endpoint: String,
     pub port: u16,
@@ -103,13 +102,64 @@ pub struct Dot {
     pub post_logout_redirect_uris: Vec<String>,
     /// Everything the provider printed on stderr (collected for leak scans).
     stderr: Arc<Mutex<String>>,
+    /// The server's TMPDIR: its SQLite database is the one
+    /// `dot-idp-*/db.sqlite3` in here, which `tokens()` reads.
+    tmp: tempfile::TempDir,
 }
+
+/// What the provider's database holds right now (DOT has no test API;
+/// the test reads its tables the way an administrator could).
+#[derive(Clone, Debug, Default)]
+pub struct DotTokens {
+    /// Refresh tokens still usable (not revoked).
+    pub active_refresh: Vec<String>,
+    /// Refresh tokens revoked (rotated away or revoked by a client).
+    pub revoked_refresh: Vec<String>,
+    pub access: Vec<String>,
+    /// Authorization codes not yet exchanged.
+    pub codes: Vec<String>,
+}
+
+impl DotTokens {
+    /// Every secret string in the snapshot.
+    pub fn all(&self) -> Vec<String> {
+        [
+            &self.active_refresh,
+            &self.revoked_refresh,
+            &self.access,
+            &self.codes,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+    }
+}
+
+/// Reads the token tables of the SQLite database under `tmp` with the
+/// venv's python (its stdlib `sqlite3`; no Rust SQLite crate needed).
+const READ_TOKENS: &str = r#"
+import glob, json, sqlite3, sys
+db = glob.glob(sys.argv[1] + "/dot-idp-*/db.sqlite3")[0]
+c = sqlite3.connect(db)
+rows = lambda q: [list(r) for r in c.execute(q)]
+print(json.dumps({
+    "refresh": rows("select token, revoked is not null from oauth2_provider_refreshtoken"),
+    "access": rows("select token from oauth2_provider_accesstoken"),
+    "codes": rows("select code from oauth2_provider_grant"),
+}))
+"#;
 
 impl Dot {
     /// Starts `server.py` and waits for its ready line (~2 s).
     pub fn start(opts: DotOptions) -> Dot {
+        let tmp = tempfile::Builder::new()
+            .prefix("lc-dot-")
+            .tempdir()
+            .unwrap();
         let mut cmd = Command::new(python());
-        cmd.arg(dot_dir().join("server.py"))
+        cmd.env("TMPDIR", tmp.path())
+            .arg(dot_dir().join("server.py"))
             .args(["--port", &opts.port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -195,17 +245,43 @@ impl Dot {
             client_id: ready["clientId"].as_str().unwrap().to_string(),
             redirect_uris: strings("redirectUris"),
             post_logout_redirect_uris: strings("postLogoutRedirectUris"),
-            ready,
             child,
             stderr,
+            tmp,
         }
     }
 
-    pub fn stop(&mut self) {
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
+    /// The tokens and codes in the provider's database now.
+    pub fn tokens(&self) -> DotTokens {
+        let out = Command::new(python())
+            .args(["-c", READ_TOKENS])
+            .arg(self.tmp.path())
+            .output()
+            .expect("run python to read the DOT database");
+        assert!(
+            out.status.success(),
+            "reading the DOT database failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("token tables as JSON");
+        let column = |key: &str| -> Vec<Vec<Value>> {
+            v[key]
+                .as_array()
+                .map(|rows| rows.iter().filter_map(|r| r.as_array().cloned()).collect())
+                .unwrap_or_default()
+        };
+        let first = |r: &Vec<Value>| r[0].as_str().unwrap_or("").to_string();
+        let mut t = DotTokens::default();
+        for r in column("refresh") {
+            if r[1].as_i64() == Some(1) || r[1] == Value::Bool(true) {
+                t.revoked_refresh.push(first(&r));
+            } else {
+                t.active_refresh.push(first(&r));
+            }
         }
-        let _ = self.child.wait();
+        t.access = column("access").iter().map(first).collect();
+        t.codes = column("codes").iter().map(first).collect();
+        t
     }
 
     /// GET a path of the provider, as JSON (asserts a 2xx answer).

@@ -173,11 +173,26 @@ impl Idp {
     /// code read from the Twilio stand-in, code form, then the GET on the
     /// companion's loopback callback. Returns the driver's JSON line.
     pub fn drive(&self, url: &str, phone: &str) -> Value {
-        let out = Command::new("node")
-            .arg(idp_dir().join("drive-signin.mjs"))
-            .args(["--url", url, "--phone", phone, "--twilio", &self.twilio])
-            .output()
-            .expect("run drive-signin.mjs");
+        self.drive_in(url, phone, None)
+    }
+
+    /// `drive` with the IdP's cookies kept in `cookie_jar` between runs,
+    /// like one browser profile: a run whose IdP session is still alive
+    /// answers `smsSent: false` (signed in by the cookie).
+    pub fn drive_in(&self, url: &str, phone: &str, cookie_jar: Option<&Path>) -> Value {
+        let mut cmd = Command::new("node");
+        cmd.arg(idp_dir().join("drive-signin.mjs")).args([
+            "--url",
+            url,
+            "--phone",
+            phone,
+            "--twilio",
+            &self.twilio,
+        ]);
+        if let Some(jar) = cookie_jar {
+            cmd.arg("--cookie-jar").arg(jar);
+        }
+        let out = cmd.output().expect("run drive-signin.mjs");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let line = stdout.lines().last().unwrap_or("");
         serde_json::from_str(line).unwrap_or_else(|_| {

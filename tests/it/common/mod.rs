@@ -1,6 +1,7 @@
 //! Test harness: an isolated user (HOME, XDG_*), the real binary started the
 //! way a browser starts it, and frame helpers with timeouts so no test hangs.
 
+pub mod dot;
 pub mod idp;
 pub mod keyring;
 pub mod session;
