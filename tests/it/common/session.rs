@@ -18,16 +18,7 @@ pub struct Setup {
 
 /// An isolated user with the app registered against a fresh IdP.
 pub fn setup(idp_config: Option<Value>, daemon_settings: &str) -> Setup {
-    // These suites read `state` and the loopback port from the
-    // authorization URL (to forge callbacks, or to drive the IdP by HTTP),
-    // which PAR replaces by a `request_uri`: the IdP serves them without
-    // PAR unless a test asks. PAR itself is covered by tests/it/providers.rs,
-    // the session's unit tests and the browser suites (the IdP's default).
-    let mut config = idp_config.unwrap_or_else(|| json!({}));
-    if config.get("par").is_none() {
-        config["par"] = json!("disabled");
-    }
-    let idp = Idp::start(Some(config));
+    let idp = Idp::start(idp_config);
     let env = test_env();
     env.write_config(&app_config(&idp.endpoint, daemon_settings));
     Setup { env, idp }
