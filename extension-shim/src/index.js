@@ -38,6 +38,9 @@ const UNREACHABLE = new Set(['host_not_found', 'host_forbidden', 'app_not_regist
  */
 const visitedEndSessions = new Map();
 
+/** How long a page waits before ending the provider session itself, so the background can do it. */
+const PAGE_YIELD_MS = 300;
+
 const DEFAULTS = Object.freeze({
   requestTimeout: 30_000,
   // The user is typing a phone number and an SMS code: the daemon ends an
@@ -211,6 +214,28 @@ export class BaseClient {
    * null (the provider has no `end_session_endpoint`) no tab opens.
    */
   async signOut(_postLogoutRedirectUri) {
+    // The caller holds the extension's end-session lock from before the
+    // request until its tab has closed, so the other contexts of this
+    // extension (which hear the same sign-out as an event) open no second tab.
+    if (typeof this.#locks?.request === 'function') {
+      let outcome = null;
+      try {
+        await this.#locks.request(this.#endSessionLockName(), async () => {
+          outcome = await this.#signOutNow(true).then((value) => ({ value }), (error) => ({ error }));
+        });
+      } catch (e) {
+        if (!outcome) console.warn('logto-companion: Web Locks failed; signing out without them', e);
+      }
+      if (outcome) {
+        if ('error' in outcome) throw outcome.error;
+        return outcome.value;
+      }
+    }
+    return this.#signOutNow(false);
+  }
+
+  /** `signOut` proper; `locked`: the caller holds the end-session lock. */
+  async #signOutNow(locked) {
     let result;
     this.#signingOut += 1;
     try {
@@ -219,7 +244,7 @@ export class BaseClient {
       // The daemon may have signed out and told us (sessionChanged) before the
       // reply was lost: still end the provider's session in this browser.
       const deferred = this.#takeDeferredEndSession();
-      if (deferred) this.#endProviderSession(deferred, { fromEvent: false });
+      if (deferred) await this.#endProviderSession(deferred, { fromEvent: false, locked });
       throw error;
     } finally {
       this.#signingOut -= 1;
@@ -227,7 +252,7 @@ export class BaseClient {
     this.#takeDeferredEndSession();
     const endSessionUrl = typeof result.endSessionUrl === 'string' && result.endSessionUrl
       ? result.endSessionUrl : null;
-    if (endSessionUrl) await this.#endProviderSession(endSessionUrl, { fromEvent: false });
+    if (endSessionUrl) await this.#endProviderSession(endSessionUrl, { fromEvent: false, locked });
     return defined({ endSessionUrl, revoked: result.revoked, revocationError: result.revocationError });
   }
 
@@ -538,14 +563,15 @@ export class BaseClient {
    * next Sign in would complete with no credentials.
    *
    * Once per sign-out per browser: while a URL is being visited, the other
-   * clients of this JS realm that hear of it wait for that visit, and a Web Lock
-   * shared by the extension's service worker and pages lets only one of
-   * them visit it while the others wait. Resolves when the tab has closed;
+   * clients of this JS realm that hear of it wait for that visit, and a Web
+   * Lock shared by the extension's service worker and pages (held by a
+   * `signOut` caller from its request on) lets only one of them visit it
+   * while the others wait. Resolves when the tab has closed;
    * never rejects. From an event, a browser that cannot create tabs (no
    * `tabs.create`, e.g. a content script) opens nothing rather than a
    * foreground window the user did not ask for.
    */
-  #endProviderSession(url, { fromEvent }) {
+  #endProviderSession(url, { fromEvent, locked = false }) {
     const known = visitedEndSessions.get(url);
     if (known) return known;
     if (fromEvent && typeof this.#api?.tabs?.create !== 'function') {
@@ -554,9 +580,14 @@ export class BaseClient {
     }
     const visit = () => visitInBackground(this.#api, url,
       { timeoutMs: this.#signOutTimeout, timers: this.#timers });
-    const lockName = `logto-companion:end-session:${this.logtoConfig.endpoint}:${this.logtoConfig.appId}`;
+    const lockName = this.#endSessionLockName();
     const run = (async () => {
-      if (typeof this.#locks?.request !== 'function') return visit();
+      if (locked || typeof this.#locks?.request !== 'function') return visit();
+      // A page (popup, options) may close at any moment, leaving its tab
+      // open: it lets the background (service worker, event page) go first.
+      if (fromEvent && this.#isPage()) {
+        await new Promise((resolve) => { this.#timers.setTimeout(resolve, PAGE_YIELD_MS); });
+      }
       try {
         const ran = await this.#locks.request(lockName, { ifAvailable: true },
           async (lock) => { if (!lock) return false; await visit(); return true; });
@@ -572,6 +603,20 @@ export class BaseClient {
     // with the same URL (a provider that gets no id_token_hint) is a new one.
     run.finally(() => { if (visitedEndSessions.get(url) === run) visitedEndSessions.delete(url); });
     return run;
+  }
+
+  #endSessionLockName() {
+    return `logto-companion:end-session:${this.logtoConfig.endpoint}:${this.logtoConfig.appId}`;
+  }
+
+  /** True in an extension page (has a document and is not the background page). */
+  #isPage() {
+    if (typeof globalThis.document === 'undefined') return false;
+    try {
+      return this.#api?.extension?.getBackgroundPage?.() !== globalThis;
+    } catch {
+      return true;
+    }
   }
 
   #emit(change) {

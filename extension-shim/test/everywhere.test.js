@@ -92,11 +92,16 @@ test('signOut whose reply is lost after the event still ends the provider sessio
   browser.port.emit('sessionChanged', { authenticated: false, endSessionUrl: url(5) });
   await flush(6);
   await clock.advance(30_000); // the request timeout
-  const error = await signOut;
-  assert.equal(error.code, 'timeout');
   await flush(6);
   assert.equal(browser.tabs.created.length, 1);
-  assert.equal(browser.tabs.created[0].url, url(5));
+  const [tab] = browser.tabs.created;
+  assert.equal(tab.url, url(5));
+  assert.equal(tab.active, false);
+  browser.tabs.complete(tab.id);
+  browser.tabs.complete(tab.id);
+  const error = await signOut;
+  assert.equal(error.code, 'timeout', 'the lost reply is still reported');
+  assert.deepEqual(browser.tabs.removed, [tab.id]);
   client.close();
 });
 
@@ -160,31 +165,89 @@ class FakeLocks {
   }
 }
 
-test('another context of the extension (popup, service worker) already ending that session: no second tab; signOut waits for it', async () => {
+test('another context of the extension (popup, service worker) already ending a session: a sign-out heard meanwhile opens no second tab', async () => {
   const locks = new FakeLocks();
   const name = `logto-companion:end-session:${ENDPOINT}:${APP_ID}`;
   const release = locks.holdElsewhere(name);
+  const browser = new FakeBrowser({ id: EXT_ID }).autoHost({});
+  const clock = new FakeClock();
+  const client = new LogtoClient({ endpoint: ENDPOINT, appId: APP_ID },
+    { api: browser, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout, now: clock.now, locks });
+  client.onSessionChange(() => {});
+  await flush(6);
+  browser.port.emit('sessionChanged', { authenticated: false, endSessionUrl: url(8) });
+  await flush(6);
+  assert.deepEqual(browser.tabs.created, []);
+  assert.deepEqual(locks.requests.map((r) => [r.name, r.ifAvailable]), [[name, true], [name, false]],
+    'tried the lock, then waits for the other context');
+  release();
+  await flush(6);
+  assert.deepEqual(browser.tabs.created, [], 'and opens nothing after it');
+  // With the lock free, this context visits a later sign-out's page itself.
+  browser.port.emit('sessionChanged', { authenticated: false, endSessionUrl: url(9) });
+  await flush(6);
+  assert.equal(browser.tabs.created.length, 1);
+  await clock.advance(10_000);
+  client.close();
+});
+
+test('signOut holds the end-session lock from its request until its tab has closed', async () => {
+  const locks = new FakeLocks();
+  const name = `logto-companion:end-session:${ENDPOINT}:${APP_ID}`;
+  const release = locks.holdElsewhere(name); // another context is still closing an earlier tab
   const browser = new FakeBrowser({ id: EXT_ID }).autoHost({ handlers: {
-    signOut: (p, m) => p.reply(m.id, { endSessionUrl: url(8), revoked: true }),
+    signOut: (p, m) => p.reply(m.id, { endSessionUrl: url(11), revoked: true }),
   } });
   const clock = new FakeClock();
   const client = new LogtoClient({ endpoint: ENDPOINT, appId: APP_ID },
     { api: browser, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout, now: clock.now, locks });
   const signOut = track(client.signOut());
   await flush(8);
-  assert.deepEqual(browser.tabs.created, []);
-  assert.equal(signOut.settled, false, 'waits for the other context\'s visit');
-  assert.deepEqual(locks.requests.map((r) => [r.name, r.ifAvailable]), [[name, true], [name, false]]);
+  assert.deepEqual(locks.requests, [{ name, ifAvailable: false }]);
+  assert.equal(browser.ports.length, 0, 'no signOut before the lock');
   release();
-  await flush(6);
-  assert.equal(signOut.settled, true);
-  assert.deepEqual(browser.tabs.created, []);
-  // With the lock free, this context visits it itself.
-  browser.port.emit('sessionChanged', { authenticated: false, endSessionUrl: url(9) });
-  await flush(6);
+  await flush(10);
+  assert.ok(browser.port.last('signOut'), 'sent once the lock is ours');
   assert.equal(browser.tabs.created.length, 1);
-  await clock.advance(10_000);
+  const [tab] = browser.tabs.created;
+  // Our own event (sent before the reply) did not try the lock: the caller holds it.
+  assert.equal(locks.requests.length, 1);
+  browser.tabs.complete(tab.id);
+  browser.tabs.complete(tab.id);
+  await flush(6);
+  assert.deepEqual(signOut.value, { endSessionUrl: url(11), revoked: true });
+  assert.deepEqual(browser.tabs.removed, [tab.id]);
   client.close();
+});
+
+test('an extension page that hears a sign-out lets the background go first', async () => {
+  const locks = new FakeLocks();
+  const name = `logto-companion:end-session:${ENDPOINT}:${APP_ID}`;
+  const browser = new FakeBrowser({ id: EXT_ID }).autoHost({});
+  const background = {};
+  browser.extension = { getBackgroundPage: () => background };
+  const clock = new FakeClock();
+  const client = new LogtoClient({ endpoint: ENDPOINT, appId: APP_ID },
+    { api: browser, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout, now: clock.now, locks });
+  client.onSessionChange(() => {});
+  await flush(6);
+  globalThis.document = {};
+  try {
+    browser.port.emit('sessionChanged', { authenticated: false, endSessionUrl: url(12) });
+    await flush(6);
+    assert.deepEqual(locks.requests, [], 'waits before trying');
+    const release = locks.holdElsewhere(name); // the service worker took it
+    await clock.advance(300);
+    await flush(6);
+    assert.deepEqual(locks.requests.map((r) => r.ifAvailable), [true, false]);
+    assert.deepEqual(browser.tabs.created, []);
+    release();
+    await flush(6);
+    assert.deepEqual(browser.tabs.created, []);
+  } finally {
+    delete globalThis.document;
+    client.close();
+  }
 });
 
 test('a context that cannot create tabs opens nothing for a sign-out elsewhere (no window.open)', async () => {
