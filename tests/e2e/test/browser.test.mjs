@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
-  API, EXTENSION_ID, PHONE, PHONE_CLAIM, World, completePhoneSignIn, decodeJwt,
+  API, EXTENSION_ID, ORIGIN, PHONE, PHONE_CLAIM, World, completePhoneSignIn, decodeJwt,
   popupState, step, until, waitForPopupStatus,
 } from '../lib/harness.mjs';
 
@@ -22,6 +22,8 @@ let A;
 let B;
 let popupA;
 let sub;
+/** Names of the IdP's cookies in A right before B signs out. */
+let idpCookiesBefore = [];
 
 /** Runs a test body; on failure, the message gets the daemon, host and IdP logs. */
 function e2e(name, fn, timeout = 60_000) {
@@ -171,6 +173,18 @@ describe('logto-companion in real Chromium', () => {
     });
     assert.equal((await popupState(popupA)).status, 'Signed in');
 
+    // What A's browser opens while B signs out: the end-session page, once,
+    // although two of A's contexts (popup and service worker) hear of it.
+    const pagesA = [];
+    const endSessionNavsA = [];
+    const onPageA = (page) => pagesA.push(page);
+    const onRequestA = (r) => {
+      if (r.isNavigationRequest() && new URL(r.url()).pathname.endsWith('/session/end')) endSessionNavsA.push(r.url());
+    };
+    A.context.on('page', onPageA);
+    A.context.on('request', onRequestA);
+    idpCookiesBefore = (await A.context.cookies(world.idp.endpoint)).map((c) => c.name);
+
     const popupB = await B.openPopup();
     await waitForPopupStatus(popupB, 'Signed in');
     await popupB.click('#sign-out');
@@ -198,7 +212,56 @@ describe('logto-companion in real Chromium', () => {
     await until(() => !B.context.pages().some((p) => p.url().startsWith(world.idp.endpoint)),
       { timeout: 12_000, message: () => `B's end-session tab to close (${B.context.pages().map((p) => p.url())})` });
     await popupB.close();
+
+    // Signed out everywhere: A, which did not sign out, ended the IdP's
+    // session in its own browser too, in a background tab that closed itself.
+    await until(() => endSessionNavsA.length > 0,
+      { timeout: 10_000, message: "A to open the IdP's end-session page" });
+    const hint = new URL(endSessionNavsA[0]).searchParams.get('id_token_hint');
+    assert.ok(hint && decodeJwt(hint).payload.sub === sub, "A's end-session URL carries the ID token of the session as id_token_hint");
+    const endSessionTabs = await until(() => {
+      const tabs = pagesA.filter((p) => !p.url().startsWith(ORIGIN));
+      return tabs.length > 0 && tabs.every((p) => p.isClosed()) && tabs;
+    }, { timeout: 12_000, message: () => `A's end-session tab to close itself (${pagesA.map((p) => `${p.url()}${p.isClosed() ? ' closed' : ''}`)})` });
+    assert.equal(endSessionTabs.length, 1, `one end-session tab in A for its popup and service worker: ${endSessionTabs.map((p) => p.url())}`);
+    assert.equal(new Set(endSessionNavsA).size, 1, 'the end-session URL was opened once');
+    A.context.off('page', onPageA);
+    A.context.off('request', onRequestA);
+    step(`A's background end-session tab opened and closed itself; IdP cookies before: ${idpCookiesBefore}, after: ${(await A.context.cookies(world.idp.endpoint)).map((c) => c.name)}`);
   });
+
+  e2e('signed out everywhere: Sign in in A (signed out from B, IdP cookies not cleared) asks for the phone and the code again', async () => {
+    needSignedIn();
+    assert.ok(A && popupA, 'needs profile A and its popup');
+    assert.ok(idpCookiesBefore.length > 0, 'A had the IdP session cookie from its sign-in');
+    await waitForPopupStatus(popupA, 'Signed out');
+    await world.idp.forgetSms();
+    // No clearCookies here: whatever A's browser kept from its own sign-in is still there.
+    const tabOpened = A.nextPage();
+    await popupA.click('#sign-in');
+    const tab = await tabOpened;
+    const tabClosed = tab.waitForEvent('close', { timeout: 30_000 });
+    // Signed back in without credentials would be: the tab goes straight to
+    // the daemon's callback and closes, with no phone page.
+    const first = await Promise.race([
+      tab.waitForSelector('form#phone-form', { timeout: 15_000 }).then(() => 'phone page'),
+      tabClosed.then(() => `closed at once (signed in without credentials, last at ${tab.url()})`),
+    ]).catch((e) => `neither: ${e.message.split('\n')[0]} at ${tab.url()}`);
+    assert.equal(first, 'phone page', 'the IdP asks for the phone number again');
+    step('A\'s sign-in after the sign-out from B shows the IdP\'s phone page');
+    const urls = await completePhoneSignIn(world.idp, tab);
+    await tabClosed;
+    assert.ok(urls.some((u) => u.startsWith(`${world.idp.endpoint}/interaction/`)), `went through the IdP's interaction (${urls})`);
+    const shown = await waitForPopupStatus(popupA, 'Signed in');
+    assert.equal(shown.claims.sub, sub);
+    step('phone and SMS code entered again; A signed in');
+
+    // Back to signed out for the next tests, from A's own button this time.
+    await popupA.click('#sign-out');
+    await waitForPopupStatus(popupA, 'Signed out');
+    await until(() => !A.context.pages().some((p) => p.url().startsWith(world.idp.endpoint)),
+      { timeout: 12_000, message: () => `A's own end-session tab to close (${A.context.pages().map((p) => p.url())})` });
+  }, 90_000);
 
   e2e('a popup closed in the middle of sign-in: the flow finishes and the reopened popup shows signed in', async () => {
     assert.ok(B, 'needs profile B');
