@@ -321,6 +321,7 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     assert.ok(C && F && popupC && popupF, 'needs both browsers signed in');
     await F.switchTo(popupF);
     await listenInFirefoxBackground(F);
+    const knownF = await F.handles();
     await popupC.click('#sign-out');
     await waitForPopupStatus(popupC, 'Signed out');
     const changes = await until(async () => {
@@ -332,6 +333,9 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     assert.equal(shown.claims, null);
     const code = await F.run((api) => browser.runtime.sendMessage({ action: 'getAccessToken', resource: api }), API);
     assert.equal(code?.error?.code, 'not_authenticated', `Firefox gets no token any more: ${JSON.stringify(code)}`);
+    // Firefox, which did not sign out, ended the IdP session in a background tab that closed itself.
+    await until(async () => (await F.handles()).length <= knownF.length,
+      { timeout: 12_000, message: "Firefox's background end-session tab to close itself" });
   });
 
   e2e('closing the Firefox sign-in tab: signIn rejects user_cancelled within a second, the loopback port is closed; signing in again opens a tab again', async () => {
