@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  API, APP_ID, PHONE_CLAIM, World, completePhoneSignIn, listeningPorts, step, until, waitForPopupStatus,
+  API, APP_ID, PHONE_CLAIM, World, completePhoneSignIn, listeningPorts, recordTabsCreate, sleep, step, until, waitForPopupStatus,
 } from '../../e2e/lib/harness.mjs';
 import { Firefox, buildFirefoxExtension, completePhoneSignInFirefox as completePhoneSignInFirefoxIn } from '../lib/firefox.mjs';
 
@@ -272,20 +272,24 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     assert.ok((await C.context.cookies(world.idp.endpoint)).length > 0, "Chromium holds the IdP's session cookie from its sign-in");
     await C.sw.evaluate(() => logtoClient.isAuthenticated()); // C's service worker is connected too
     const pagesC = [];
-    const endSessionNavsC = [];
     const onPage = (page) => pagesC.push(page);
-    const onRequest = (r) => {
-      if (r.isNavigationRequest() && new URL(r.url()).pathname.endsWith('/session/end')) endSessionNavsC.push(r.url());
-    };
     C.context.on('page', onPage);
-    C.context.on('request', onRequest);
+    await C.sw.evaluate(recordTabsCreate);
+    await popupC.evaluate(recordTabsCreate);
+    const created = () => Promise.all([C.sw.evaluate(() => globalThis.e2eCreated), popupC.evaluate(() => globalThis.e2eCreated)])
+      .then(([sw, popup]) => [...sw, ...popup]);
     try {
       await F.switchTo(popupF);
       const known = await F.handles();
       await F.click('#sign-out');
       await waitForFirefoxPopup(F, popupF, 'Signed out');
       await waitForPopupStatus(popupC, 'Signed out');
-      await until(() => endSessionNavsC.length > 0, { timeout: 10_000, message: "Chromium to open the IdP's end-session page" });
+      const [visit] = await until(async () => { const c = await created(); return c.length > 0 && c; },
+        { timeout: 10_000, message: "Chromium to open the IdP's end-session page" });
+      assert.equal(visit.active, false, 'in the background');
+      assert.match(visit.url, /[?&]id_token_hint=/, 'with id_token_hint');
+      await sleep(1_000); // a second one, if any, would be opened by now
+      assert.equal((await created()).length, 1, 'one end-session tab for its popup and service worker');
       const tabs = await until(() => {
         const t = pagesC.filter((p) => !p.url().startsWith('chrome-extension://'));
         return t.length > 0 && t.every((p) => p.isClosed()) && t;
@@ -296,7 +300,6 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
       step("Chromium's background end-session tab opened and closed itself");
     } finally {
       C.context.off('page', onPage);
-      C.context.off('request', onRequest);
     }
 
     // No clearCookies: Chromium's sign-in must not complete on its old IdP session.

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   API, EXTENSION_ID, ORIGIN, PHONE, PHONE_CLAIM, World, completePhoneSignIn, decodeJwt, listeningPorts,
-  popupState, sleep, step, until, waitForPopupStatus,
+  popupState, recordTabsCreate, sleep, step, until, waitForPopupStatus,
 } from '../lib/harness.mjs';
 
 /** @type {World} */
@@ -48,17 +48,6 @@ function portOpen(port) {
     socket.once('connect', () => { socket.destroy(); resolve(true); });
     socket.once('error', () => resolve(false));
   });
-}
-
-/** In a service worker or page: record the tabs this context creates (through `chrome` and `browser`). */
-function recordTabsCreate() {
-  globalThis.e2eCreated = [];
-  for (const api of new Set([globalThis.chrome, globalThis.browser].filter(Boolean))) {
-    if (api.tabs.e2eWrapped) continue;
-    const create = api.tabs.create.bind(api.tabs);
-    api.tabs.create = (props) => { globalThis.e2eCreated.push({ url: props.url, active: props.active }); return create(props); };
-    api.tabs.e2eWrapped = true;
-  }
 }
 
 /**
