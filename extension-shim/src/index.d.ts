@@ -383,6 +383,8 @@ export interface LogtoClientInternals {
   setTimeout?: (fn: () => void, ms: number) => unknown;
   clearTimeout?: (handle: unknown) => void;
   now?: () => number;
+  /** Web Locks (default `navigator.locks`; null: none) that keep the extension's contexts to one end-session tab. */
+  locks?: { request(name: string, ...args: unknown[]): Promise<unknown> } | null;
 }
 
 /** The client class (the SDK's base class name; `LogtoClient` extends it). */
@@ -433,7 +435,9 @@ export declare class BaseClient {
   /**
    * Shim only. `listener` runs on every session change, from this browser,
    * another browser or the CLI. Connects at once. Returns an unsubscribe
-   * function.
+   * function. After a sign-out elsewhere the client also ends the
+   * provider's session in this browser (a background tab that closes
+   * itself) while its native port is open.
    */
   onSessionChange(listener: (change: SessionChange) => void): () => void;
   /** Shim only. Closes the native port; the next call reconnects. */

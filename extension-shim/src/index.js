@@ -32,6 +32,15 @@ export {
  */
 const UNREACHABLE = new Set(['host_not_found', 'host_forbidden', 'app_not_registered', 'daemon_unavailable', 'timeout']);
 
+/**
+ * End-session URLs this JS realm is visiting (URL → promise of the visit),
+ * shared by every client in it: one sign-out, one tab.
+ */
+const visitedEndSessions = new Map();
+
+/** How long a page waits before ending the provider session itself, so the background can do it. */
+const PAGE_YIELD_MS = 300;
+
 const DEFAULTS = Object.freeze({
   requestTimeout: 30_000,
   // The user is typing a phone number and an SMS code: the daemon ends an
@@ -89,11 +98,17 @@ export class BaseClient {
   /** The last `hello` result (version, protocol) for getCompanionStatus. */
   #hello = null;
   #jwtVerifier;
+  /** `signOut` requests of this client waiting for the daemon's reply. */
+  #signingOut = 0;
+  /** An end-session URL from `sessionChanged` while our own `signOut` was pending (its reply carries it). */
+  #deferredEndSession = null;
+  /** Web Locks (shared by the extension's pages and service worker), or null. */
+  #locks;
 
   /**
    * @param {object} config the `LogtoConfig` of
    *   @logto/chrome-extension plus the shim's options
-   * @param {object} [internals] for tests: `{ api, setTimeout, clearTimeout, now }`
+   * @param {object} [internals] for tests: `{ api, setTimeout, clearTimeout, now, locks }`
    */
   constructor(config, internals = {}) {
     if (!config || typeof config.endpoint !== 'string' || !config.endpoint) {
@@ -110,6 +125,7 @@ export class BaseClient {
       clearTimeout: internals?.clearTimeout ?? ((t) => globalThis.clearTimeout(t)),
       now: internals?.now ?? (() => Date.now()),
     };
+    this.#locks = internals?.locks !== undefined ? internals.locks : (globalThis.navigator?.locks ?? null);
     this.#signInTimeout = config.signInTimeout ?? DEFAULTS.signInTimeout;
     this.#signOutTimeout = config.signOutTimeout ?? DEFAULTS.signOutTimeout;
     this.adapter = this.#makeAdapter();
@@ -186,22 +202,57 @@ export class BaseClient {
    * Sign out of the shared session: the daemon revokes the grant and clears
    * the keychain for every browser and the CLI; the end-session page (when
    * the provider has one) then runs in a background tab that closes itself.
+   * Every other connected browser ends the provider's session too: the
+   * daemon's `sessionChanged` carries the URL (see `#endProviderSession`).
    *
    * `postLogoutRedirectUri` is ignored: the end-session page runs in a tab
    * nobody looks at, and the daemon sends the post-logout URI given to
    * `logto-companion install --post-logout-redirect-uri` (or none).
    *
    * Resolves with what the daemon reports (the SDK resolves with nothing):
-   * `{ endSessionUrl, revoked, revocationError? }`.
+   * `{ endSessionUrl, revoked, revocationError? }`. With `endSessionUrl`
+   * null (the provider has no `end_session_endpoint`) no tab opens.
    */
   async signOut(_postLogoutRedirectUri) {
-    const result = await this.#conn.request('signOut');
+    // The caller holds the extension's end-session lock from before the
+    // request until its tab has closed, so the other contexts of this
+    // extension (which hear the same sign-out as an event) open no second tab.
+    if (typeof this.#locks?.request === 'function') {
+      let outcome = null;
+      try {
+        await this.#locks.request(this.#endSessionLockName(), async () => {
+          outcome = await this.#signOutNow(true).then((value) => ({ value }), (error) => ({ error }));
+        });
+      } catch (e) {
+        if (!outcome) console.warn('logto-companion: Web Locks failed; signing out without them', e);
+      }
+      if (outcome) {
+        if ('error' in outcome) throw outcome.error;
+        return outcome.value;
+      }
+    }
+    return this.#signOutNow(false);
+  }
+
+  /** `signOut` proper; `locked`: the caller holds the end-session lock. */
+  async #signOutNow(locked) {
+    let result;
+    this.#signingOut += 1;
+    try {
+      result = await this.#conn.request('signOut');
+    } catch (error) {
+      // The daemon may have signed out and told us (sessionChanged) before the
+      // reply was lost: still end the provider's session in this browser.
+      const deferred = this.#takeDeferredEndSession();
+      if (deferred) await this.#endProviderSession(deferred, { fromEvent: false, locked });
+      throw error;
+    } finally {
+      this.#signingOut -= 1;
+    }
+    this.#takeDeferredEndSession();
     const endSessionUrl = typeof result.endSessionUrl === 'string' && result.endSessionUrl
       ? result.endSessionUrl : null;
-    if (endSessionUrl) {
-      await visitInBackground(this.#api, endSessionUrl,
-        { timeoutMs: this.#signOutTimeout, timers: this.#timers });
-    }
+    if (endSessionUrl) await this.#endProviderSession(endSessionUrl, { fromEvent: false, locked });
     return defined({ endSessionUrl, revoked: result.revoked, revocationError: result.revocationError });
   }
 
@@ -414,6 +465,13 @@ export class BaseClient {
       }
       case 'sessionChanged': {
         this.#authenticated = data.authenticated === true;
+        const url = data.authenticated !== true && typeof data.endSessionUrl === 'string' && data.endSessionUrl
+          ? data.endSessionUrl : null;
+        if (url) {
+          // Our own signOut opens it from its reply (which follows this event).
+          if (this.#signingOut > 0) this.#deferredEndSession = url;
+          else this.#endProviderSession(url, { fromEvent: true });
+        }
         this.#emit(defined({ authenticated: data.authenticated === true, sub: data.sub }));
         return;
       }
@@ -489,6 +547,75 @@ export class BaseClient {
         entry.fail(new LogtoClientError('user_cancelled', { flowId },
           'The sign-in tab was closed before the sign-in finished.'));
       }
+    }
+  }
+
+  #takeDeferredEndSession() {
+    const url = this.#deferredEndSession;
+    this.#deferredEndSession = null;
+    return url;
+  }
+
+  /**
+   * End the provider's own session (its cookie) in this browser: the
+   * end-session page in a background tab that closes itself. Without this,
+   * a browser that did not sign out keeps the provider's cookie and its
+   * next Sign in would complete with no credentials.
+   *
+   * Once per sign-out per browser: while a URL is being visited, the other
+   * clients of this JS realm that hear of it wait for that visit, and a Web
+   * Lock shared by the extension's service worker and pages (held by a
+   * `signOut` caller from its request on) lets only one of them visit it
+   * while the others wait. Resolves when the tab has closed;
+   * never rejects. From an event, a browser that cannot create tabs (no
+   * `tabs.create`, e.g. a content script) opens nothing rather than a
+   * foreground window the user did not ask for.
+   */
+  #endProviderSession(url, { fromEvent, locked = false }) {
+    const known = visitedEndSessions.get(url);
+    if (known) return known;
+    if (fromEvent && typeof this.#api?.tabs?.create !== 'function') {
+      console.warn('logto-companion: cannot end the provider session here (no tabs.create)');
+      return Promise.resolve();
+    }
+    const visit = () => visitInBackground(this.#api, url,
+      { timeoutMs: this.#signOutTimeout, timers: this.#timers });
+    const lockName = this.#endSessionLockName();
+    const run = (async () => {
+      if (locked || typeof this.#locks?.request !== 'function') return visit();
+      // A page (popup, options) may close at any moment, leaving its tab
+      // open: it lets the background (service worker, event page) go first.
+      if (fromEvent && this.#isPage()) {
+        await new Promise((resolve) => { this.#timers.setTimeout(resolve, PAGE_YIELD_MS); });
+      }
+      try {
+        const ran = await this.#locks.request(lockName, { ifAvailable: true },
+          async (lock) => { if (!lock) return false; await visit(); return true; });
+        // Another context of this extension is visiting it: wait until it is done.
+        if (!ran) await this.#locks.request(lockName, async () => {});
+      } catch (e) {
+        console.warn('logto-companion: Web Locks failed; ending the provider session without them', e);
+        await visit();
+      }
+    })();
+    visitedEndSessions.set(url, run);
+    // The copies of one sign-out's event arrive together; a later sign-out
+    // with the same URL (a provider that gets no id_token_hint) is a new one.
+    run.finally(() => { if (visitedEndSessions.get(url) === run) visitedEndSessions.delete(url); });
+    return run;
+  }
+
+  #endSessionLockName() {
+    return `logto-companion:end-session:${this.logtoConfig.endpoint}:${this.logtoConfig.appId}`;
+  }
+
+  /** True in an extension page (has a document and is not the background page). */
+  #isPage() {
+    if (typeof globalThis.document === 'undefined') return false;
+    try {
+      return this.#api?.extension?.getBackgroundPage?.() !== globalThis;
+    } catch {
+      return true;
     }
   }
 

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  API, APP_ID, PHONE_CLAIM, World, completePhoneSignIn, listeningPorts, step, until, waitForPopupStatus,
+  API, APP_ID, PHONE_CLAIM, World, completePhoneSignIn, listeningPorts, recordTabsCreate, sleep, step, until, waitForPopupStatus,
 } from '../../e2e/lib/harness.mjs';
 import { Firefox, buildFirefoxExtension, completePhoneSignInFirefox as completePhoneSignInFirefoxIn } from '../lib/firefox.mjs';
 
@@ -267,10 +267,64 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     assert.equal((await F.handles()).length, 2, 'no sign-in tab in Firefox (start tab + popup only)');
   }, 90_000);
 
+  e2e("signed out everywhere across engines: sign-out in Firefox ends Chromium's IdP session (background tab, closes itself); Sign in in Chromium asks for the phone again", async () => {
+    assert.ok(C && F && popupC && popupF, 'needs both browsers signed in (Chromium through the IdP)');
+    assert.ok((await C.context.cookies(world.idp.endpoint)).length > 0, "Chromium holds the IdP's session cookie from its sign-in");
+    await C.sw.evaluate(() => logtoClient.isAuthenticated()); // C's service worker is connected too
+    const pagesC = [];
+    const onPage = (page) => pagesC.push(page);
+    C.context.on('page', onPage);
+    await C.sw.evaluate(recordTabsCreate);
+    await popupC.evaluate(recordTabsCreate);
+    const created = () => Promise.all([C.sw.evaluate(() => globalThis.e2eCreated), popupC.evaluate(() => globalThis.e2eCreated)])
+      .then(([sw, popup]) => [...sw, ...popup]);
+    try {
+      await F.switchTo(popupF);
+      const known = await F.handles();
+      await F.click('#sign-out');
+      await waitForFirefoxPopup(F, popupF, 'Signed out');
+      await waitForPopupStatus(popupC, 'Signed out');
+      const [visit] = await until(async () => { const c = await created(); return c.length > 0 && c; },
+        { timeout: 10_000, message: "Chromium to open the IdP's end-session page" });
+      assert.equal(visit.active, false, 'in the background');
+      assert.match(visit.url, /[?&]id_token_hint=/, 'with id_token_hint');
+      await sleep(1_000); // a second one, if any, would be opened by now
+      assert.equal((await created()).length, 1, 'one end-session tab for its popup and service worker');
+      const tabs = await until(() => {
+        const t = pagesC.filter((p) => !p.url().startsWith('chrome-extension://'));
+        return t.length > 0 && t.every((p) => p.isClosed()) && t;
+      }, { timeout: 12_000, message: () => `Chromium's end-session tab to close itself (${pagesC.map((p) => p.url())})` });
+      assert.equal(tabs.length, 1, "one end-session tab in Chromium (its popup and service worker both heard the sign-out)");
+      await until(async () => (await F.handles()).length <= known.length,
+        { timeout: 12_000, message: "Firefox's own end-session tab to close" });
+      step("Chromium's background end-session tab opened and closed itself");
+    } finally {
+      C.context.off('page', onPage);
+    }
+
+    // No clearCookies: Chromium's sign-in must not complete on its old IdP session.
+    await world.idp.forgetSms();
+    const tabOpened = C.nextPage();
+    await popupC.click('#sign-in');
+    const tab = await tabOpened;
+    const tabClosed = tab.waitForEvent('close', { timeout: 30_000 });
+    const first = await Promise.race([
+      tab.waitForSelector('form#phone-form', { timeout: 15_000 }).then(() => 'phone page'),
+      tabClosed.then(() => 'closed at once (signed in without credentials)'),
+    ]).catch((e) => `neither: ${e.message.split('\n')[0]} at ${tab.url()}`);
+    assert.equal(first, 'phone page', 'the IdP asks Chromium for the phone number again');
+    await completePhoneSignIn(world.idp, tab);
+    await tabClosed;
+    assert.equal((await waitForPopupStatus(popupC, 'Signed in')).claims.sub, sub);
+    await waitForFirefoxPopup(F, popupF, 'Signed in', 10_000);
+    step('Chromium asked for the phone and code again; both engines signed in');
+  }, 90_000);
+
   e2e("sign-out in Chromium: Firefox's onSessionChange fires and its popup shows signed out", async () => {
     assert.ok(C && F && popupC && popupF, 'needs both browsers signed in');
     await F.switchTo(popupF);
     await listenInFirefoxBackground(F);
+    const knownF = await F.handles();
     await popupC.click('#sign-out');
     await waitForPopupStatus(popupC, 'Signed out');
     const changes = await until(async () => {
@@ -282,6 +336,9 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     assert.equal(shown.claims, null);
     const code = await F.run((api) => browser.runtime.sendMessage({ action: 'getAccessToken', resource: api }), API);
     assert.equal(code?.error?.code, 'not_authenticated', `Firefox gets no token any more: ${JSON.stringify(code)}`);
+    // Firefox, which did not sign out, ended the IdP session in a background tab that closed itself.
+    await until(async () => (await F.handles()).length <= knownF.length,
+      { timeout: 12_000, message: "Firefox's background end-session tab to close itself" });
   });
 
   e2e('closing the Firefox sign-in tab: signIn rejects user_cancelled within a second, the loopback port is closed; signing in again opens a tab again', async () => {

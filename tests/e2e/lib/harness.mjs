@@ -429,6 +429,17 @@ export class Profile {
   }
 }
 
+/** In a service worker or page: record the tabs this context creates (through `chrome` and `browser`). */
+export function recordTabsCreate() {
+  globalThis.e2eCreated = [];
+  for (const api of new Set([globalThis.chrome, globalThis.browser].filter(Boolean))) {
+    if (api.tabs.e2eWrapped) continue;
+    const create = api.tabs.create.bind(api.tabs);
+    api.tabs.create = (props) => { globalThis.e2eCreated.push({ url: props.url, active: props.active }); return create(props); };
+    api.tabs.e2eWrapped = true;
+  }
+}
+
 /** What the popup shows. */
 export async function popupState(page) {
   return page.evaluate(() => {

@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
-  API, EXTENSION_ID, PHONE, PHONE_CLAIM, World, completePhoneSignIn, decodeJwt,
-  listeningPorts, popupState, step, until, waitForPopupStatus,
+  API, EXTENSION_ID, ORIGIN, PHONE, PHONE_CLAIM, World, completePhoneSignIn, decodeJwt, listeningPorts,
+  popupState, recordTabsCreate, sleep, step, until, waitForPopupStatus,
 } from '../lib/harness.mjs';
 
 /** @type {World} */
@@ -22,6 +22,8 @@ let A;
 let B;
 let popupA;
 let sub;
+/** The IdP's cookies in A right before B signs out. */
+let idpCookiesBefore = [];
 
 /** Runs a test body; on failure, the message gets the daemon, host and IdP logs. */
 function e2e(name, fn, timeout = 60_000) {
@@ -46,6 +48,31 @@ function portOpen(port) {
     socket.once('connect', () => { socket.destroy(); resolve(true); });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * `logto-companion sign-out`. When `profile` was signed in, the sign-out
+ * makes it end the IdP session in a background tab: wait until that tab
+ * has opened and closed itself, so the next test does not take it for its
+ * sign-in tab.
+ */
+async function cliSignOut(profile) {
+  const signedIn = await profile.sw.evaluate(() => logtoClient.isAuthenticated()); // its port is open too
+  const pages = [];
+  const onPage = (page) => pages.push(page);
+  profile.context.on('page', onPage);
+  try {
+    const out = world.run(['sign-out']);
+    assert.equal(out.status, 0, `logto-companion sign-out: ${out.stderr}${out.stdout}`);
+    if (signedIn) {
+      await until(() => pages.length > 0 && pages.every((p) => p.isClosed()), {
+        timeout: 15_000,
+        message: () => `${profile.name}'s background end-session tab to open and close itself (${pages.map((p) => p.url())})`,
+      });
+    }
+  } finally {
+    profile.context.off('page', onPage);
+  }
 }
 
 function needSignedIn() {
@@ -171,6 +198,15 @@ describe('logto-companion in real Chromium', () => {
     });
     assert.equal((await popupState(popupA)).status, 'Signed in');
 
+    // What A's browser opens while B signs out: the end-session page, once,
+    // although two of A's contexts (popup and service worker) hear of it.
+    const pagesA = [];
+    const onPageA = (page) => pagesA.push(page);
+    A.context.on('page', onPageA);
+    await A.sw.evaluate(recordTabsCreate);
+    await popupA.evaluate(recordTabsCreate);
+    idpCookiesBefore = await A.context.cookies(world.idp.endpoint);
+
     const popupB = await B.openPopup();
     await waitForPopupStatus(popupB, 'Signed in');
     await popupB.click('#sign-out');
@@ -198,7 +234,69 @@ describe('logto-companion in real Chromium', () => {
     await until(() => !B.context.pages().some((p) => p.url().startsWith(world.idp.endpoint)),
       { timeout: 12_000, message: () => `B's end-session tab to close (${B.context.pages().map((p) => p.url())})` });
     await popupB.close();
+
+    // Signed out everywhere: A, which did not sign out, ended the IdP's
+    // session in its own browser too, in a background tab that closed itself.
+    const created = () => Promise.all([A.sw.evaluate(() => globalThis.e2eCreated), popupA.evaluate(() => globalThis.e2eCreated)])
+      .then(([sw, popup]) => [...sw.map((c) => ({ ...c, by: 'service worker' })), ...popup.map((c) => ({ ...c, by: 'popup' }))]);
+    const opened = await until(async () => { const c = await created(); return c.length > 0 && c; },
+      { timeout: 10_000, message: "A to open the IdP's end-session page" });
+    await sleep(1_000); // a second tab, if any, would be opened by now (a page yields 300 ms)
+    const all = await created();
+    assert.equal(all.length, 1, `one tab opened in A by its popup and service worker together: ${JSON.stringify(all.map((c) => [c.by, c.active]))}`);
+    const [visit] = opened;
+    assert.equal(visit.active, false, 'in the background');
+    const discovery = await (await fetch(`${world.idp.issuer}/.well-known/openid-configuration`)).json();
+    assert.equal(visit.url.split('?')[0], discovery.end_session_endpoint, "the IdP's end_session_endpoint");
+    const hint = new URL(visit.url).searchParams.get('id_token_hint');
+    assert.ok(hint && decodeJwt(hint).payload.sub === sub, "A's end-session URL carries the session's ID token as id_token_hint");
+    step(`A's ${visit.by} opened the end-session page in the background`);
+    await until(() => {
+      const tabs = pagesA.filter((p) => !p.url().startsWith(ORIGIN));
+      return tabs.length === 1 && tabs.every((p) => p.isClosed());
+    }, { timeout: 12_000, message: () => `A's end-session tab to close itself (${pagesA.map((p) => `${p.url()}${p.isClosed() ? ' closed' : ''}`)})` });
+    A.context.off('page', onPageA);
+    const cookiesAfter = await A.context.cookies(world.idp.endpoint);
+    step(`A's background end-session tab opened and closed itself; IdP cookies before: ${idpCookiesBefore.map((c) => c.name)}, after: ${cookiesAfter.map((c) => c.name)}`);
+    const kept = idpCookiesBefore.filter((c) => cookiesAfter.some((d) => d.name === c.name && d.value === c.value));
+    assert.deepEqual(kept.map((c) => c.name), [], "the IdP's session cookies in A were ended, not kept as they were");
   });
+
+  e2e('signed out everywhere: Sign in in A (signed out from B, IdP cookies not cleared) asks for the phone and the code again', async () => {
+    needSignedIn();
+    assert.ok(A && popupA, 'needs profile A and its popup');
+    assert.ok(idpCookiesBefore.length > 0, 'A had the IdP session cookie from its sign-in');
+    await waitForPopupStatus(popupA, 'Signed out');
+    await world.idp.forgetSms();
+    // No clearCookies here: whatever A's browser kept from its own sign-in is still there.
+    const tabOpened = A.nextPage();
+    await popupA.click('#sign-in');
+    const tab = await tabOpened;
+    const tabClosed = tab.waitForEvent('close', { timeout: 30_000 });
+    // Signed back in without credentials would be: the tab goes straight to
+    // the daemon's callback and closes, with no phone page.
+    const first = await Promise.race([
+      tab.waitForSelector('form#phone-form', { timeout: 15_000 }).then(() => 'phone page'),
+      tabClosed.then(() => `closed at once (signed in without credentials, last at ${tab.url()})`),
+    ]).catch((e) => `neither: ${e.message.split('\n')[0]} at ${tab.url()}`);
+    assert.equal(first, 'phone page', 'the IdP asks for the phone number again');
+    step('A\'s sign-in after the sign-out from B shows the IdP\'s phone page');
+    const urls = await completePhoneSignIn(world.idp, tab);
+    await tabClosed;
+    assert.ok(urls.some((u) => u.startsWith(`${world.idp.endpoint}/interaction/`)), `went through the IdP's interaction (${urls})`);
+    const shown = await waitForPopupStatus(popupA, 'Signed in');
+    assert.equal(shown.claims.sub, sub);
+    step('phone and SMS code entered again; A signed in');
+
+    // Back to signed out for the next tests, from A's own button this time.
+    await popupA.click('#sign-out');
+    await waitForPopupStatus(popupA, 'Signed out');
+    await until(() => !A.context.pages().some((p) => p.url().startsWith(world.idp.endpoint)),
+      { timeout: 12_000, message: () => `A's own end-session tab to close (${A.context.pages().map((p) => p.url())})` });
+    // B heard that sign-out too: its background end-session tab closes itself before the next test.
+    await until(() => !B.context.pages().some((p) => p.url().startsWith(world.idp.endpoint)),
+      { timeout: 12_000, message: () => `B's end-session tab to close (${B.context.pages().map((p) => p.url())})` });
+  }, 90_000);
 
   e2e('a popup closed in the middle of sign-in: the flow finishes and the reopened popup shows signed in', async () => {
     assert.ok(B, 'needs profile B');
@@ -232,8 +330,7 @@ describe('logto-companion in real Chromium', () => {
   e2e("sign-in started by the popup's own LogtoClient survives the popup closing (the flow runs in the daemon)", async () => {
     assert.ok(A, 'needs profile A');
     // Signed out first, from the CLI (the same user's daemon).
-    const out = world.run(['sign-out']);
-    assert.equal(out.status, 0, `logto-companion sign-out: ${out.stderr}${out.stdout}`);
+    await cliSignOut(A);
     if (popupA) await waitForPopupStatus(popupA, 'Signed out');
     await A.context.clearCookies();
     await world.idp.forgetSms();
@@ -268,11 +365,12 @@ describe('logto-companion in real Chromium', () => {
 
   e2e('closing the sign-in tab: signIn rejects user_cancelled within a second, the loopback port is closed; signing in again opens a tab again', async () => {
     assert.ok(A, 'needs profile A');
-    const out = world.run(['sign-out']);
-    assert.equal(out.status, 0, `logto-companion sign-out: ${out.stderr}${out.stdout}`);
+    await cliSignOut(A);
     await A.context.clearCookies();
     await world.idp.forgetSms();
-    const portsBefore = listeningPorts(world.daemonPid());
+    const daemon = world.daemonPid();
+    assert.ok(daemon, 'a daemon runs');
+    const portsBefore = listeningPorts(daemon);
     {
       const tabOpened = A.nextPage();
       // The URL the shim opens (the daemon's authorization URL): seen by wrapping tabs.create.
@@ -289,12 +387,13 @@ describe('logto-companion in real Chromium', () => {
       const tab = await tabOpened;
       await tab.waitForSelector('form#phone-form', { timeout: 15_000 });
       const [authUrl] = await A.sw.evaluate(() => globalThis.e2eOpened);
-      // With PAR (the IdP's default) the URL holds only client_id and
-      // request_uri: the loopback port is the one the daemon opened for
-      // this flow.
-      const daemon = world.daemonPid();
-      const [port] = await until(() => { const p = listeningPorts(daemon).filter((x) => !portsBefore.includes(x)); return p.length && p; },
-        { timeout: 5_000, message: `the daemon to listen on a loopback redirect port (${authUrl})` });
+      // The redirect URI is in the URL, or (the IdP offers PAR) was pushed
+      // and only `request_uri` is: then the port is the one the daemon opened.
+      const redirect = new URL(authUrl).searchParams.get('redirect_uri');
+      const port = redirect ? Number(new URL(redirect).port)
+        : (await until(() => { const p = listeningPorts(daemon).filter((x) => !portsBefore.includes(x)); return p.length === 1 && p; },
+          { timeout: 5_000, message: 'the daemon to listen on one loopback redirect port' }))[0];
+      assert.ok(port > 0, `a loopback redirect port for ${authUrl}`);
       assert.equal(await portOpen(port), true, `the daemon listens on 127.0.0.1:${port} during the flow`);
       const closedAt = Date.now();
       await tab.close();
