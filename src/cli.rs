@@ -20,6 +20,8 @@ use crate::{host, logging};
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -396,9 +398,9 @@ fn sign_in_device(
 ) -> Result<ExitCode, CliError> {
     let app = pick_app(paths, app_id)?;
     let (mut client, _) = bind(paths, &app)?;
-    cancel_on_ctrl_c(paths.clone(), app.clone());
+    let interrupted = cancel_on_ctrl_c(paths.clone(), app.clone());
     let request = Request::SignInWithDevice(DeviceSignInParams::default());
-    let result: ClaimsResult = client.call_with_events(&request, |event| {
+    let result = client.call_with_events(&request, |event| {
         if let Event::DeviceCode {
             verification_uri,
             user_code,
@@ -423,7 +425,17 @@ fn sign_in_device(
                 );
             }
         }
-    })?;
+    });
+    // The cancel our Ctrl-C handler sent may answer before it exits.
+    let result: ClaimsResult = match result {
+        Err(e) if interrupted.load(Ordering::SeqCst) && e.code == ErrorCode::UserCancelled => {
+            return Err(CliError {
+                code: 130,
+                message: "the sign-in was cancelled".into(),
+            })
+        }
+        r => r?,
+    };
     let claims = &result.claims;
     if as_json {
         println!("{}", json!({"signedIn": true, "claims": claims}));
@@ -435,7 +447,9 @@ fn sign_in_device(
 
 /// On Ctrl-C, ends the app's running sign-in in the daemon (the device
 /// flow would otherwise poll until its code expires) and exits 130.
-fn cancel_on_ctrl_c(paths: Paths, app: AppConfig) {
+fn cancel_on_ctrl_c(paths: Paths, app: AppConfig) -> Arc<AtomicBool> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_io()
@@ -446,6 +460,7 @@ fn cancel_on_ctrl_c(paths: Paths, app: AppConfig) {
         if rt.block_on(tokio::signal::ctrl_c()).is_err() {
             return;
         }
+        flag.store(true, Ordering::SeqCst);
         eprintln!("\nCancelling the sign-in…");
         if let Ok((mut client, _)) = bind(&paths, &app) {
             let _ = client
@@ -453,6 +468,7 @@ fn cancel_on_ctrl_c(paths: Paths, app: AppConfig) {
         }
         std::process::exit(130);
     });
+    interrupted
 }
 
 fn describe_user(claims: &Value) -> String {

@@ -4,6 +4,7 @@
 
 use crate::common::idp::{idp_dir, PHONE};
 use crate::common::session::*;
+use crate::common::wait_until;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -129,4 +130,39 @@ fn a_provider_without_the_device_flow_gets_a_clear_message() {
     assert!(stderr.contains("device_flow_unsupported"), "{stderr}");
     assert!(stderr.contains("device_authorization_endpoint"), "{stderr}");
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn ctrl_c_cancels_a_device_sign_in_and_the_daemon_stops_polling() {
+    let s = setup(Some(json!({"deviceInterval": 1})), "");
+    let mut child = s
+        .env
+        .command()
+        .args(["sign-in", "--device", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["event"], "deviceCode", "{first}");
+    let grant = "urn:ietf:params:oauth:grant-type:device_code";
+    assert!(
+        wait_until(Duration::from_secs(10), || s.idp.token_requests(grant) >= 1),
+        "the daemon polls"
+    );
+    // SAFETY: a plain kill(2) of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let polls = s.idp.token_requests(grant);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        s.idp.token_requests(grant),
+        polls,
+        "no poll after Ctrl-C (interval 1 s)"
+    );
+    let mut ext = s.host();
+    let r = ext.call("isAuthenticated", Value::Null);
+    assert_eq!(r["result"]["authenticated"], false, "{r}");
 }
