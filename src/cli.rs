@@ -11,14 +11,17 @@ use crate::daemon::{self, DaemonOptions};
 use crate::ipc::client::Client;
 use crate::paths::Paths;
 use crate::protocol::{
-    AccessTokenParams, AccessTokenResult, AppParams, ClaimsResult, ErrorCode, Event, HelloParams,
-    HelloResult, NoParams, OpenIn, Origin, PingResult, Request, RpcError, SignInParams,
-    SignOutParams, SignOutResult, StatusResult,
+    AccessTokenParams, AccessTokenResult, AppParams, CancelSignInParams, CancelSignInResult,
+    ClaimsResult, DeviceSignInParams, ErrorCode, Event, HelloParams, HelloResult, NoParams, OpenIn,
+    Origin, PingResult, Request, RpcError, SignInParams, SignOutParams, SignOutResult,
+    StatusResult,
 };
 use crate::{host, logging};
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -63,6 +66,11 @@ enum Command {
         /// no display, e.g. over SSH).
         #[arg(long)]
         no_browser: bool,
+        /// Sign in on another device (phone, laptop) with a short code: the
+        /// device authorization grant, for SSH and headless machines. Needs
+        /// a provider that offers it.
+        #[arg(long, conflicts_with_all = ["phone", "no_browser"])]
+        device: bool,
         #[arg(long)]
         json: bool,
     },
@@ -205,8 +213,15 @@ pub fn run(args: Vec<String>) -> ExitCode {
             app_id,
             phone,
             no_browser,
+            device,
             json,
-        } => sign_in(&paths, app_id.as_deref(), phone, no_browser, json),
+        } => {
+            if device {
+                sign_in_device(&paths, app_id.as_deref(), json)
+            } else {
+                sign_in(&paths, app_id.as_deref(), phone, no_browser, json)
+            }
+        }
         Command::SignOut {
             app_id,
             no_browser,
@@ -379,6 +394,91 @@ fn sign_in(
         println!("Signed in as {}", describe_user(claims));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sign-in --device`: shows where to go and the code to enter, and waits.
+/// Ctrl-C sends `cancelSignIn` on a second connection so the daemon stops
+/// polling the provider at once, then exits 130. Only what the person must
+/// see is printed (the URI and the user code); the device code stays in the
+/// daemon.
+fn sign_in_device(
+    paths: &Paths,
+    app_id: Option<&str>,
+    as_json: bool,
+) -> Result<ExitCode, CliError> {
+    let app = pick_app(paths, app_id)?;
+    let (mut client, _) = bind(paths, &app)?;
+    let interrupted = cancel_on_ctrl_c(paths.clone(), app.clone());
+    let request = Request::SignInWithDevice(DeviceSignInParams::default());
+    let result = client.call_with_events(&request, |event| {
+        if let Event::DeviceCode {
+            verification_uri,
+            user_code,
+            verification_uri_complete,
+            expires_in,
+            ..
+        } = event
+        {
+            if as_json {
+                println!(
+                    "{}",
+                    json!({"event": "deviceCode", "verificationUri": verification_uri, "userCode": user_code, "verificationUriComplete": verification_uri_complete, "expiresIn": expires_in})
+                );
+            } else {
+                eprintln!("On another device, open\n  {verification_uri}\nand enter the code\n  {user_code}");
+                if let Some(complete) = verification_uri_complete {
+                    eprintln!("(or open {complete} to skip typing it)");
+                }
+                eprintln!(
+                    "The code expires in {} min. Waiting for the sign-in… (Ctrl-C cancels)",
+                    expires_in.div_ceil(60)
+                );
+            }
+        }
+    });
+    // The cancel our Ctrl-C handler sent may answer before it exits.
+    let result: ClaimsResult = match result {
+        Err(e) if interrupted.load(Ordering::SeqCst) && e.code == ErrorCode::UserCancelled => {
+            return Err(CliError {
+                code: 130,
+                message: "the sign-in was cancelled".into(),
+            })
+        }
+        r => r?,
+    };
+    let claims = &result.claims;
+    if as_json {
+        println!("{}", json!({"signedIn": true, "claims": claims}));
+    } else {
+        println!("Signed in as {}", describe_user(claims));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// On Ctrl-C, ends the app's running sign-in in the daemon (the device
+/// flow would otherwise poll until its code expires) and exits 130.
+fn cancel_on_ctrl_c(paths: Paths, app: AppConfig) -> Arc<AtomicBool> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+        else {
+            return;
+        };
+        if rt.block_on(tokio::signal::ctrl_c()).is_err() {
+            return;
+        }
+        flag.store(true, Ordering::SeqCst);
+        eprintln!("\nCancelling the sign-in…");
+        if let Ok((mut client, _)) = bind(&paths, &app) {
+            let _ = client
+                .call::<CancelSignInResult>(&Request::CancelSignIn(CancelSignInParams::default()));
+        }
+        std::process::exit(130);
+    });
+    interrupted
 }
 
 fn describe_user(claims: &Value) -> String {

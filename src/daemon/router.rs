@@ -146,6 +146,10 @@ async fn dispatch(
             let outbox = out.clone();
             on_session!(|s| s.sign_in(p, outbox).await)
         }
+        Request::SignInWithDevice(p) => {
+            let outbox = out.clone();
+            on_session!(|s| s.sign_in_with_device(p, outbox).await)
+        }
         Request::CancelSignIn(p) => {
             on_session!(|s| Ok(s.cancel_sign_in(non_empty(&p.flow_id)).await))
         }

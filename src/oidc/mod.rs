@@ -2,6 +2,7 @@
 //! authorization-code + PKCE flow with a loopback redirect, token requests
 //! and ID-token validation. Knows nothing of the daemon or of browsers.
 
+pub mod device;
 pub mod discovery;
 pub mod flow;
 pub mod loopback;

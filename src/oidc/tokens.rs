@@ -133,7 +133,7 @@ async fn validate_id_token(
     }
 }
 
-async fn into_token_set(
+pub(super) async fn into_token_set(
     oidc: &Oidc,
     provider: Arc<Provider>,
     client_id: &str,

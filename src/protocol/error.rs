@@ -60,6 +60,11 @@ error_codes! {
     KeychainUnavailable = "keychain_unavailable",
     /// Every pinned loopback port (`redirect_port(s)`) is in use.
     RedirectPortInUse = "redirect_port_in_use",
+    /// `signInWithDevice` with a provider whose discovery has no
+    /// `device_authorization_endpoint` (RFC 8628 §4).
+    DeviceFlowUnsupported = "device_flow_unsupported",
+    /// A second sign-in of another kind while one runs for the app.
+    SignInInProgress = "sign_in_in_progress",
 }
 
 impl Serialize for ErrorCode {

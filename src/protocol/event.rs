@@ -14,6 +14,17 @@ pub enum Event {
     /// (the one that started it and every one that joined): the shim opens
     /// the URL in a tab, or focuses the tab it has for `flowId`.
     SignInStarted { url: String, flow_id: String },
+    /// To the connection that called `signInWithDevice`, once: what the
+    /// person types on another device (RFC 8628 §3.2). Nothing here is a
+    /// credential; the device code never leaves the daemon.
+    DeviceCode {
+        flow_id: String,
+        verification_uri: String,
+        user_code: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verification_uri_complete: Option<String>,
+        expires_in: u64,
+    },
     /// To the same connections when the flow ends (the shim closes the tab).
     SignInFinished { flow_id: String, ok: bool },
     /// To every connection bound to the app: all browsers and the CLI.

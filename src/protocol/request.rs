@@ -95,6 +95,9 @@ contract! {
     SignIn = "signIn", Session, SignInParams;
     /// Ends the app's running sign-in flow (the browser tab was closed).
     CancelSignIn = "cancelSignIn", Session, CancelSignInParams;
+    /// Sign-in by the device authorization grant (RFC 8628): `deviceCode`
+    /// event with the code to enter elsewhere, then the claims.
+    SignInWithDevice = "signInWithDevice", Session, DeviceSignInParams;
     SignOut = "signOut", Session, SignOutParams;
     IsAuthenticated = "isAuthenticated", Session, NoParams;
     GetIdToken = "getIdToken", Session, NoParams;
@@ -228,6 +231,15 @@ pub enum OpenIn {
 pub struct SignOutParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_logout_redirect_uri: Option<String>,
+}
+
+/// `signInWithDevice`: only the SDK's `clearTokens` applies (there is no
+/// authorization page to shape).
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSignInParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_tokens: Option<bool>,
 }
 
 /// `cancelSignIn`: the flow to end; the app's running flow when absent.

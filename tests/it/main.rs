@@ -6,6 +6,7 @@ mod common;
 
 mod abuse;
 mod cli;
+mod device;
 mod faults;
 mod host_daemon;
 mod install;

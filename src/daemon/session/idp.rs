@@ -2,6 +2,7 @@
 //! one small trait so the session's rules run against a fake provider in
 //! unit tests. [`Oidc`] (real HTTP, real validation) implements it.
 
+use crate::oidc::device::{self, DeviceAuthorization, Poll};
 use crate::oidc::tokens::{self, TokenSet};
 use crate::oidc::{Oidc, OidcError, Provider};
 use crate::secret::Secret;
@@ -61,6 +62,22 @@ pub trait Idp: Send + Sync {
         provider: &'a Provider,
         access_token: &'a Secret,
     ) -> IdpResult<'a, Value>;
+    /// The device authorization request (RFC 8628 §3.1) to `endpoint`.
+    fn device_authorize<'a>(
+        &'a self,
+        endpoint: &'a str,
+        client_id: &'a str,
+        scopes: &'a [String],
+        resources: &'a [String],
+    ) -> IdpResult<'a, DeviceAuthorization>;
+    /// One device access token request (RFC 8628 §3.4); the ID token of a
+    /// success validated.
+    fn device_poll<'a>(
+        &'a self,
+        provider: Arc<Provider>,
+        client_id: &'a str,
+        device_code: &'a Secret,
+    ) -> IdpResult<'a, Poll>;
 }
 
 impl Idp for Oidc {
@@ -139,5 +156,26 @@ impl Idp for Oidc {
         access_token: &'a Secret,
     ) -> IdpResult<'a, Value> {
         Box::pin(tokens::userinfo(self, provider, access_token))
+    }
+
+    fn device_authorize<'a>(
+        &'a self,
+        endpoint: &'a str,
+        client_id: &'a str,
+        scopes: &'a [String],
+        resources: &'a [String],
+    ) -> IdpResult<'a, DeviceAuthorization> {
+        Box::pin(device::authorize(
+            self, endpoint, client_id, scopes, resources,
+        ))
+    }
+
+    fn device_poll<'a>(
+        &'a self,
+        provider: Arc<Provider>,
+        client_id: &'a str,
+        device_code: &'a Secret,
+    ) -> IdpResult<'a, Poll> {
+        Box::pin(device::poll(self, provider, client_id, device_code))
     }
 }

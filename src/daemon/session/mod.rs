@@ -11,6 +11,7 @@
 //! fake provider and a manual clock.
 
 pub mod clock;
+mod device;
 pub mod idp;
 mod reauth;
 mod refresh;

@@ -14,6 +14,7 @@ use super::{idp::CodeExchange, Session};
 use crate::daemon::events::Outbox;
 use crate::oidc::flow::{self, AuthRequest, PendingAuth};
 use crate::oidc::loopback::{Callback, Loopback, LoopbackError};
+use crate::oidc::tokens::TokenSet;
 use crate::oidc::{OidcError, Provider};
 use crate::protocol::{
     CancelSignInResult, ClaimsResult, ErrorCode, Event, OpenIn, RpcError, SignInParams,
@@ -25,21 +26,22 @@ use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::{oneshot, watch};
 
-type FlowResult = Option<Result<ClaimsResult, RpcError>>;
+pub(super) type FlowResult = Option<Result<ClaimsResult, RpcError>>;
 
 /// The app's running flow, as every `signIn` and `cancelSignIn` sees it.
 pub(super) struct RunningFlow {
-    flow_id: String,
-    /// Set once the authorization URL exists.
-    url: Option<String>,
+    pub(super) flow_id: String,
+    /// Set once the authorization URL exists (never, for a device flow:
+    /// a browser joining one waits for its end without a tab).
+    pub(super) url: Option<String>,
     /// Connections taking part; each gets the flow's events.
-    participants: Vec<Outbox>,
-    cancel: Option<oneshot::Sender<()>>,
-    done: watch::Receiver<FlowResult>,
+    pub(super) participants: Vec<Outbox>,
+    pub(super) cancel: Option<oneshot::Sender<()>>,
+    pub(super) done: watch::Receiver<FlowResult>,
 }
 
 impl RunningFlow {
-    fn tell(&self, event: &Event) {
+    pub(super) fn tell(&self, event: &Event) {
         let frame = event.to_frame();
         for outbox in &self.participants {
             let _ = outbox.send(frame.clone());
@@ -47,7 +49,9 @@ impl RunningFlow {
     }
 }
 
-async fn wait_done(mut rx: watch::Receiver<FlowResult>) -> Result<ClaimsResult, RpcError> {
+pub(super) async fn wait_done(
+    mut rx: watch::Receiver<FlowResult>,
+) -> Result<ClaimsResult, RpcError> {
     let done = rx
         .wait_for(|r| r.is_some())
         .await
@@ -269,7 +273,7 @@ impl Session {
     /// the session it belonged to). Done before the tab opens: a provider
     /// that reuses the grant for the same browser would otherwise revoke
     /// the new tokens with the old.
-    async fn sign_out_before_sign_in(&self) -> Result<(), RpcError> {
+    pub(super) async fn sign_out_before_sign_in(&self) -> Result<(), RpcError> {
         let _gate = self.refresh_gate.lock().await;
         let mut st = self.state.lock().await;
         let (record, _, revocation) = self.revoke_stored(&mut st).await;
@@ -304,6 +308,19 @@ impl Session {
                 },
             ))
             .await?;
+        self.adopt(set, scopes, resources).await
+    }
+
+    /// Adopts the tokens of a finished sign-in (code or device grant) as
+    /// the app's session: saved first (a sign-in whose session cannot be
+    /// kept is a failed sign-in), then cached, then announced to every
+    /// connection bound to the app.
+    pub(super) async fn adopt(
+        &self,
+        set: TokenSet,
+        scopes: Vec<String>,
+        resources: Vec<String>,
+    ) -> Result<ClaimsResult, RpcError> {
         let refresh_token = set.refresh_token.clone().ok_or_else(|| {
             RpcError::new(
                 ErrorCode::IdpError,
@@ -322,7 +339,6 @@ impl Session {
         let _gate = self.refresh_gate.lock().await;
         let mut st = self.state.lock().await;
         let to_save = record.clone();
-        // A sign-in whose session cannot be kept is a failed sign-in.
         self.store_op(move |s, e, a| s.save(e, a, &to_save)).await?;
         st.record = Some(record);
         st.loaded = true;

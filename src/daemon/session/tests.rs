@@ -7,6 +7,7 @@
 use super::idp::{CodeExchange, IdpResult};
 use super::*;
 use crate::daemon::events::Outbox;
+use crate::oidc::device::{DeviceAuthorization, Poll as DevicePoll};
 use crate::oidc::discovery::Metadata;
 use crate::oidc::tokens::TokenSet;
 use crate::protocol::{Event, SignInParams, SignOutParams};
@@ -41,6 +42,18 @@ struct FakeIdp {
     push_error: Mutex<Option<(String, String)>>,
     revoked: Mutex<Vec<String>>,
     revoke_refused: std::sync::atomic::AtomicBool,
+    /// What the token endpoint answers each device poll, in order (then
+    /// `authorization_pending` for ever), and when each poll came.
+    device_script: Mutex<std::collections::VecDeque<FakePoll>>,
+    device_polls: Mutex<Vec<tokio::time::Instant>>,
+}
+
+#[derive(Clone, Copy)]
+enum FakePoll {
+    Pending,
+    SlowDown,
+    Approve,
+    Fail(&'static str),
 }
 
 impl FakeIdp {
@@ -70,7 +83,23 @@ impl FakeIdp {
             push_error: Mutex::new(None),
             revoked: Mutex::new(Vec::new()),
             revoke_refused: Default::default(),
+            device_script: Mutex::new(Default::default()),
+            device_polls: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The same provider, advertising a device authorization endpoint;
+    /// its polls answer `script` in order.
+    fn with_device(mut self, script: &[FakePoll]) -> FakeIdp {
+        let mut doc = serde_json::to_value(&self.provider.metadata).unwrap();
+        doc["device_authorization_endpoint"] = json!(format!("{ISSUER}/device/auth"));
+        self.provider = Arc::new(Provider::new(serde_json::from_value(doc).unwrap()));
+        *lock(&self.device_script) = script.iter().copied().collect();
+        self
+    }
+
+    fn device_polls(&self) -> usize {
+        lock(&self.device_polls).len()
     }
 
     /// The same provider, advertising a PAR endpoint.
@@ -183,6 +212,52 @@ impl Idp for FakeIdp {
 
     fn userinfo<'a>(&'a self, _p: &'a Provider, _t: &'a Secret) -> IdpResult<'a, Value> {
         Box::pin(async { Ok(json!({"sub": "user-1"})) })
+    }
+
+    fn device_authorize<'a>(
+        &'a self,
+        endpoint: &'a str,
+        client_id: &'a str,
+        scopes: &'a [String],
+        _resources: &'a [String],
+    ) -> IdpResult<'a, DeviceAuthorization> {
+        Box::pin(async move {
+            assert_eq!(endpoint, format!("{ISSUER}/device/auth"));
+            assert_eq!(client_id, APP);
+            assert!(scopes.iter().any(|s| s == "openid"));
+            Ok(DeviceAuthorization {
+                device_code: Secret::new("the-device-code"),
+                user_code: "WDJB-MJHT".into(),
+                verification_uri: format!("{ISSUER}/device"),
+                verification_uri_complete: Some(format!("{ISSUER}/device?user_code=WDJB-MJHT")),
+                expires_in: 60,
+                interval: 5,
+            })
+        })
+    }
+
+    fn device_poll<'a>(
+        &'a self,
+        _provider: Arc<Provider>,
+        _client_id: &'a str,
+        device_code: &'a Secret,
+    ) -> IdpResult<'a, DevicePoll> {
+        Box::pin(async move {
+            assert_eq!(device_code.expose(), "the-device-code");
+            lock(&self.device_polls).push(tokio::time::Instant::now());
+            let next = lock(&self.device_script)
+                .pop_front()
+                .unwrap_or(FakePoll::Pending);
+            match next {
+                FakePoll::Pending => Ok(DevicePoll::Pending),
+                FakePoll::SlowDown => Ok(DevicePoll::SlowDown),
+                FakePoll::Approve => Ok(DevicePoll::Tokens(self.issue(true))),
+                FakePoll::Fail(error) => Err(OidcError::Idp {
+                    error: error.into(),
+                    description: None,
+                }),
+            }
+        })
     }
 }
 
@@ -789,4 +864,138 @@ async fn clear_tokens_false_keeps_the_old_session_while_the_new_flow_runs() {
     assert!(f.session.is_authenticated().await.unwrap());
     f.session.cancel_sign_in(None).await;
     let _ = task.await;
+}
+
+// The device authorization grant (RFC 8628) against the fake provider.
+
+fn device_fixture(script: &[FakePoll]) -> Fixture {
+    Fixture::with_idp(|idp| idp.with_device(script), AppConfig::default())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_device_sign_in_polls_at_the_interval_slows_down_and_adopts_the_session() {
+    let f = device_fixture(&[FakePoll::Pending, FakePoll::SlowDown, FakePoll::Approve]);
+    let mut others = f.subscribe();
+    let (tx, mut rx): (Outbox, _) = mpsc::unbounded_channel();
+    let start = tokio::time::Instant::now();
+    let claims = f
+        .session
+        .sign_in_with_device(Default::default(), tx)
+        .await
+        .expect("signed in");
+    assert_eq!(claims.claims["sub"], "user-1");
+    match event(rx.try_recv().expect("the deviceCode event")) {
+        Event::DeviceCode {
+            user_code,
+            verification_uri,
+            verification_uri_complete,
+            expires_in,
+            ..
+        } => {
+            assert_eq!(user_code, "WDJB-MJHT");
+            assert_eq!(verification_uri, format!("{ISSUER}/device"));
+            assert!(verification_uri_complete.is_some());
+            assert_eq!(expires_in, 60);
+        }
+        other => panic!("expected deviceCode, got {other:?}"),
+    }
+    // 5 s, 5 s, then 10 s after slow_down (RFC 8628 §3.5).
+    let offsets: Vec<u64> = lock(&f.idp.device_polls)
+        .iter()
+        .map(|t| (*t - start).as_secs())
+        .collect();
+    assert_eq!(offsets, [5, 10, 20]);
+    // Saved before use, and every connection of the app was told.
+    assert_eq!(f.stored_refresh_token().as_deref(), Some("rt-1"));
+    let told = std::iter::from_fn(|| others.try_recv().ok()).map(event);
+    assert!(told.into_iter().any(|e| matches!(
+        e,
+        Event::SessionChanged {
+            authenticated: true,
+            ..
+        }
+    )));
+    assert!(f.session.is_authenticated().await.unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_device_code_nobody_approves_expires_with_expired_token() {
+    let f = device_fixture(&[]);
+    let (tx, _rx): (Outbox, _) = mpsc::unbounded_channel();
+    let err = f
+        .session
+        .sign_in_with_device(Default::default(), tx)
+        .await
+        .expect_err("expired");
+    assert_eq!(err.code, ErrorCode::IdpError);
+    assert_eq!(err.data.as_ref().unwrap()["error"], "expired_token");
+    // expires_in 60, interval 5: polls at 5..55 s, none after the deadline.
+    assert_eq!(f.idp.device_polls(), 11);
+    assert!(f.stored_refresh_token().is_none());
+    assert!(lock(&f.session.sign_in).is_none(), "the slot is free again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_denied_device_sign_in_fails_with_access_denied_and_stops_polling() {
+    let f = device_fixture(&[FakePoll::Pending, FakePoll::Fail("access_denied")]);
+    let (tx, _rx): (Outbox, _) = mpsc::unbounded_channel();
+    let err = f
+        .session
+        .sign_in_with_device(Default::default(), tx)
+        .await
+        .expect_err("denied");
+    assert_eq!(err.code, ErrorCode::IdpError);
+    assert_eq!(err.data.as_ref().unwrap()["error"], "access_denied");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(f.idp.device_polls(), 2, "no poll after a final error");
+    assert!(f.stored_refresh_token().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_sign_in_stops_a_device_flow_from_polling() {
+    let f = device_fixture(&[]);
+    let (tx, _rx): (Outbox, _) = mpsc::unbounded_channel();
+    let s = Arc::clone(&f.session);
+    let running = tokio::spawn(async move { s.sign_in_with_device(Default::default(), tx).await });
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(f.idp.device_polls(), 2);
+    assert!(f.session.cancel_sign_in(None).await.cancelled);
+    let err = running.await.unwrap().expect_err("cancelled");
+    assert_eq!(err.code, ErrorCode::UserCancelled);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(f.idp.device_polls(), 2, "no poll after the cancel");
+}
+
+#[tokio::test]
+async fn a_provider_without_a_device_endpoint_is_refused_with_device_flow_unsupported() {
+    let f = Fixture::signed_in();
+    let (tx, _rx): (Outbox, _) = mpsc::unbounded_channel();
+    let err = f
+        .session
+        .sign_in_with_device(Default::default(), tx)
+        .await
+        .expect_err("unsupported");
+    assert_eq!(err.code, ErrorCode::DeviceFlowUnsupported);
+    assert!(err.message.contains("device_authorization_endpoint"));
+    assert_eq!(
+        f.stored_refresh_token().as_deref(),
+        Some("rt-0"),
+        "the existing session is kept"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_device_sign_in_while_another_runs_is_refused() {
+    let f = device_fixture(&[]);
+    let (tx, _rx): (Outbox, _) = mpsc::unbounded_channel();
+    let s = Arc::clone(&f.session);
+    let tx2 = tx.clone();
+    let _first = tokio::spawn(async move { s.sign_in_with_device(Default::default(), tx2).await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let err = f
+        .session
+        .sign_in_with_device(Default::default(), tx)
+        .await
+        .expect_err("refused");
+    assert_eq!(err.code, ErrorCode::SignInInProgress);
 }
