@@ -206,7 +206,7 @@ fn run_inner(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
                 tracing::info!("idle for {idle:?}, exiting");
                 Ok(())
             }
-            _ = ipc::shutdown_signal() => {
+            _ = ipc::shutdown_signal(&paths) => {
                 tracing::info!("signal received, exiting");
                 Ok(())
             }
