@@ -37,13 +37,11 @@ use windows_sys::Win32::Foundation::{
     ERROR_IO_PENDING, ERROR_PIPE_BUSY, HANDLE, HANDLE_FLAG_INHERIT, INVALID_HANDLE_VALUE,
 };
 use windows_sys::Win32::Security::Authorization::{
-    ConvertSecurityDescriptorToStringSecurityDescriptorW, ConvertSidToStringSidW,
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, ConvertStringSidToSidW, GetSecurityInfo,
-    SDDL_REVISION_1, SE_KERNEL_OBJECT,
+    ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
 };
 use windows_sys::Win32::Security::{
-    CopySid, EqualSid, GetLengthSid, GetTokenInformation, TokenUser, DACL_SECURITY_INFORMATION,
-    PSECURITY_DESCRIPTOR, PSID, SECURITY_ATTRIBUTES, TOKEN_QUERY, TOKEN_USER,
+    CopySid, EqualSid, GetLengthSid, GetTokenInformation, TokenUser, PSECURITY_DESCRIPTOR, PSID,
+    SECURITY_ATTRIBUTES, TOKEN_QUERY, TOKEN_USER,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     ReadFile, WriteFile, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, PIPE_ACCESS_DUPLEX,
@@ -57,9 +55,9 @@ use windows_sys::Win32::System::Pipes::{
     PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_BYTE, PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
 };
 use windows_sys::Win32::System::Threading::{
-    CreateEventW, GetCurrentProcess, OpenEventW, OpenProcess, OpenProcessToken, SetEvent,
-    WaitForSingleObject, CREATE_BREAKAWAY_FROM_JOB, CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW,
-    DETACHED_PROCESS, EVENT_MODIFY_STATE, INFINITE, PROCESS_QUERY_LIMITED_INFORMATION,
+    CreateEventW, GetCurrentProcess, OpenProcess, OpenProcessToken, WaitForSingleObject,
+    CREATE_BREAKAWAY_FROM_JOB, CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, DETACHED_PROCESS,
+    INFINITE, PROCESS_QUERY_LIMITED_INFORMATION,
 };
 use windows_sys::Win32::System::IO::{GetOverlappedResult, OVERLAPPED};
 
@@ -101,6 +99,7 @@ impl Sid {
     /// Parses the string form (`S-1-5-21-…`).
     #[cfg(test)]
     pub(crate) fn parse(s: &str) -> io::Result<Sid> {
+        use windows_sys::Win32::Security::Authorization::ConvertStringSidToSidW;
         let wide = wide(s);
         let mut p: PSID = std::ptr::null_mut();
         // SAFETY: `wide` is NUL-terminated; on success `p` is a LocalAlloc'd SID.
@@ -308,6 +307,10 @@ impl Drop for UserOnly {
 /// (and a curious user) reads back what [`bind`] set.
 #[cfg(test)]
 pub(crate) fn dacl_sddl(handle: std::os::windows::io::RawHandle) -> io::Result<String> {
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertSecurityDescriptorToStringSecurityDescriptorW, GetSecurityInfo, SE_KERNEL_OBJECT,
+    };
+    use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;
     let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
     // SAFETY: `handle` is open with READ_CONTROL; `sd` receives a LocalAlloc'd copy.
     let rc = unsafe {
@@ -678,6 +681,7 @@ fn stop_event(paths: &Paths) -> io::Result<OwnedHandle> {
 /// Asks the daemon of `paths` to stop gracefully (what SIGTERM does on Unix).
 #[cfg(test)]
 pub(crate) fn request_stop(paths: &Paths) -> io::Result<()> {
+    use windows_sys::Win32::System::Threading::{OpenEventW, SetEvent, EVENT_MODIFY_STATE};
     let name = wide(stop_event_name(paths));
     // SAFETY: `name` is NUL-terminated.
     let h = unsafe { OpenEventW(EVENT_MODIFY_STATE, 0, name.as_ptr()) };
