@@ -9,6 +9,10 @@
 //! - the transport handshake (`connect` with the caller's origin);
 //! - limits: an oversized frame from the browser gets `message_too_large`
 //!   and the host exits; a daemon reply above Chrome's 1 MiB becomes an error;
+//! - nothing per OS: on Windows stdin/stdout stay binary as they are
+//!   (Rust's stdio writes raw bytes to the browser's pipes, no CRT text
+//!   mode), and `--parent-window=<hwnd>` after the origin is ignored by
+//!   `main`'s argv check;
 //! - resilience: when the daemon dies, every request in flight gets one
 //!   `daemon_unavailable`, the daemon is restarted, and the last `hello` is
 //!   replayed so the next request works as if nothing happened.

@@ -1,7 +1,17 @@
 //! Every file and socket location, in one place.
 //!
-//! All of them follow `HOME` and the `XDG_*` variables (through
-//! `directories`), so a test isolates everything by setting those.
+//! | what            | Linux / macOS (`directories`)               | Windows                                          |
+//! |-----------------|---------------------------------------------|--------------------------------------------------|
+//! | `config_dir`    | `$XDG_CONFIG_HOME/logto-companion`          | `%APPDATA%\logto-companion\config`             |
+//! | `state_dir`     | `$XDG_STATE_HOME/logto-companion`           | `%LOCALAPPDATA%\logto-companion\data`          |
+//! | `runtime_dir`   | `$XDG_RUNTIME_DIR/logto-companion`          | `%LOCALAPPDATA%\logto-companion\data\run`     |
+//! | daemon endpoint | `runtime_dir/daemon.sock`                   | `\\.\pipe\logto-companion-<hash of SID, runtime_dir>` |
+//!
+//! On Unix they follow `HOME` and the `XDG_*` variables (through
+//! `directories`); on Windows `%APPDATA%` and `%LOCALAPPDATA%` when set
+//! (Windows always sets them; `directories` asks the shell's known folders,
+//! which ignore the environment), so a test isolates everything by setting
+//! those, on either system.
 
 use directories::ProjectDirs;
 use std::io;
@@ -20,6 +30,17 @@ pub struct Paths {
 
 impl Paths {
     pub fn discover() -> io::Result<Paths> {
+        #[cfg(windows)]
+        if let (Some(roaming), Some(local)) = (env_dir("APPDATA"), env_dir("LOCALAPPDATA")) {
+            // The same layout `directories` gives, under the folders the
+            // environment names.
+            let state_dir = local.join("logto-companion").join("data");
+            return Ok(Paths {
+                config_dir: roaming.join("logto-companion").join("config"),
+                runtime_dir: state_dir.join("run"),
+                state_dir,
+            });
+        }
         let dirs = ProjectDirs::from("", "", "logto-companion").ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
@@ -53,10 +74,8 @@ impl Paths {
         }
         #[cfg(windows)]
         {
-            // Named pipes live in their own namespace; the user name keeps
-            // them per user.
-            let user = std::env::var("USERNAME").unwrap_or_else(|_| "user".into());
-            PathBuf::from(format!(r"\\.\pipe\logto-companion-{user}"))
+            // Named pipes live in their own namespace, not in runtime_dir.
+            crate::ipc::pipe_path(&self.runtime_dir)
         }
     }
 
@@ -88,7 +107,9 @@ impl Paths {
 
 /// Creates `dir` (and parents) and makes it private to the user (0700).
 /// Refuses a directory owned by someone else: a socket inside it could be
-/// swapped under us.
+/// swapped under us. On Windows the folders live under the user's own
+/// profile (private by its inherited ACL) and the endpoint is a pipe with
+/// its own DACL, so creating the folder is all there is to do.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
@@ -112,4 +133,11 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An absolute folder named by an environment variable, if set.
+#[cfg(windows)]
+fn env_dir(var: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os(var)?);
+    dir.is_absolute().then_some(dir)
 }

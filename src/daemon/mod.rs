@@ -90,7 +90,8 @@ pub struct DaemonOptions {
 }
 
 /// Runs the daemon until it is idle for the configured time or gets
-/// SIGTERM/SIGINT.
+/// a stop request (`ipc::shutdown_signal`: SIGTERM/SIGINT on Unix; console
+/// Ctrl-C/Break/close or the named stop event on Windows).
 ///
 /// A detached daemon reports on stdout, once: `ready`, or `error: <why>` for
 /// anything that stops it before it listens (a bad config, a socket it
@@ -202,7 +203,7 @@ fn run_inner(paths: Paths, opts: DaemonOptions) -> anyhow::Result<()> {
                 tracing::info!("idle for {idle:?}, exiting");
                 Ok(())
             }
-            _ = ipc::shutdown_signal() => {
+            _ = ipc::shutdown_signal(&paths) => {
                 tracing::info!("signal received, exiting");
                 Ok(())
             }

@@ -27,13 +27,35 @@ use windows as os;
 /// What every platform supplies.
 ///
 /// Clients: [`Stream`] (blocking), [`connect_existing`], [`connect_or_start`].
-/// Daemon: [`bind`] → [`Bound`] → [`Bound::listen`] → [`Listener`], whose
+/// Daemon: [`bind`] → `Bound` → `Bound::listen` → `Listener`, whose
 /// `accept` yields a [`ServerStream`] to check with [`peer_is_same_user`];
 /// [`shutdown_signal`], [`harden_process`], [`detach_stdio`].
 pub use os::{
-    bind, connect_existing, connect_or_start, detach_stdio, harden_process, peer_is_same_user,
-    shutdown_signal, Bound, Listener, ServerStream, Stream,
+    bind, connect_existing, detach_stdio, harden_process, peer_is_same_user, shutdown_signal,
+    Bound, Listener, ServerStream, Stream,
 };
+
+/// The pipe name on Windows (a hash of the user's SID and runtime folder).
+#[cfg(windows)]
+pub(crate) use os::pipe_path;
+
+/// Connects to the running daemon, starting one when none answers.
+///
+/// Two clients racing here start one daemon: the start lock serializes the
+/// "nobody answers → spawn" step, and the second one in finds the daemon
+/// answering.
+pub fn connect_or_start(paths: &crate::paths::Paths) -> Result<Stream, IpcError> {
+    if let Ok(s) = connect_existing(paths) {
+        return Ok(s);
+    }
+    let _lock = start_lock(paths)?;
+    if let Ok(s) = connect_existing(paths) {
+        return Ok(s);
+    }
+    os::spawn_daemon()?;
+    connect_existing(paths).map_err(IpcError::Connect)
+    // `_lock` is released here, after the daemon answers.
+}
 
 pub mod client;
 

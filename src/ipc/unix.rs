@@ -1,7 +1,7 @@
 //! Unix-domain socket transport: `$XDG_RUNTIME_DIR/logto-companion/daemon.sock`
 //! in a 0700 directory, socket 0600, peers checked by uid (SO_PEERCRED).
 
-use super::{await_ready, daemon_lock, start_lock, BindError, IpcError};
+use super::{await_ready, daemon_lock, BindError, IpcError};
 use crate::paths::Paths;
 use std::fs::File;
 use std::io;
@@ -17,25 +17,6 @@ pub type Stream = UnixStream;
 /// The daemon side of one accepted connection.
 pub type ServerStream = tokio::net::UnixStream;
 
-/// Connects to the running daemon, starting one when none answers.
-///
-/// Two clients racing here start one daemon: the start lock serializes the
-/// "nobody answers → spawn" step, and the second one in finds the socket
-/// answering.
-pub fn connect_or_start(paths: &Paths) -> Result<Stream, IpcError> {
-    let socket = paths.socket();
-    if let Ok(s) = UnixStream::connect(&socket) {
-        return Ok(s);
-    }
-    let _lock = start_lock(paths)?;
-    if let Ok(s) = UnixStream::connect(&socket) {
-        return Ok(s);
-    }
-    spawn_daemon()?;
-    UnixStream::connect(&socket).map_err(IpcError::Connect)
-    // `_lock` is released here, after the daemon answers.
-}
-
 /// Connects without starting anything (for `status`, `doctor`).
 pub fn connect_existing(paths: &Paths) -> io::Result<Stream> {
     UnixStream::connect(paths.socket())
@@ -44,7 +25,7 @@ pub fn connect_existing(paths: &Paths) -> io::Result<Stream> {
 /// Starts `logto-companion daemon --detach` in its own session (so the
 /// browser killing the host's process group does not kill it) and waits
 /// for its readiness line.
-fn spawn_daemon() -> Result<(), IpcError> {
+pub(super) fn spawn_daemon() -> Result<(), IpcError> {
     let exe = std::env::current_exe()
         .map_err(|e| IpcError::Start(format!("cannot find our own executable: {e}")))?;
     let mut cmd = Command::new(exe);
@@ -160,7 +141,7 @@ pub fn peer_is_same_user(stream: &ServerStream) -> io::Result<bool> {
 
 /// Resolves on SIGTERM or SIGINT: the daemon then stops accepting and lets
 /// refreshes in flight finish.
-pub async fn shutdown_signal() {
+pub async fn shutdown_signal(_paths: &Paths) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),

@@ -180,7 +180,8 @@ impl Keyring {
         }
     }
 
-    #[cfg(test)]
+    /// For the keychain tests, which run on Linux and Windows only.
+    #[cfg(all(test, any(target_os = "linux", windows)))]
     fn opens(&self) -> usize {
         self.opens.load(Ordering::Relaxed)
     }
@@ -295,6 +296,23 @@ fn explain_secret_service(e: &KeyringError) -> String {
     format!("{why} [Secret Service: {real}]")
 }
 
+/// Credential Manager errors: the cause and the fix.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn explain_credential_manager(e: &KeyringError) -> String {
+    let why = match e {
+        KeyringError::NoStorageAccess(_) => "Windows Credential Manager refused access (there is no logon session with a loaded profile: a service account, or an SSH session without one). Run logto-companion in your interactive logon session".to_string(),
+        KeyringError::TooLong(field, limit) if field == "user" => format!(
+            "the app's endpoint URL and app id are longer than the {limit} characters a Credential Manager entry name may have. Register the app with a shorter endpoint URL (logto-companion install --endpoint …)"
+        ),
+        KeyringError::TooLong(field, limit) => format!(
+            "Windows Credential Manager refused the entry's {field} as longer than {limit}; records are split under its 2,560-byte limit, so this is a bug in logto-companion: please report it"
+        ),
+        KeyringError::PlatformFailure(_) => "Windows Credential Manager failed. Check that the Credential Manager service runs (sc query VaultSvc; start it with sc start VaultSvc) and retry".to_string(),
+        _ => "Windows Credential Manager failed".to_string(),
+    };
+    format!("{why} [Credential Manager: {e}]")
+}
+
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn explain_keyutils(e: &KeyringError) -> String {
     let why = match e {
@@ -369,14 +387,7 @@ fn platform_keychain() -> Backend {
             Ok(store)
         },
         label: false,
-        explain: |e| {
-            let why = match e {
-                KeyringError::NoStorageAccess(_) => "Windows Credential Manager refused access (no logon session: a service, or an SSH session without a loaded profile): run logto-companion in your interactive logon session",
-                KeyringError::TooLong(..) => "Windows Credential Manager refused an entry as too long",
-                _ => "Windows Credential Manager failed",
-            };
-            format!("{why} [Credential Manager: {e}]")
-        },
+        explain: explain_credential_manager,
     }
 }
 
@@ -472,6 +483,19 @@ mod tests {
     }
 
     #[test]
+    fn credential_manager_errors_name_the_cause_and_the_fix() {
+        let platform = || Box::new(std::io::Error::other("os error 1312")) as _;
+        let m = explain_credential_manager(&KeyringError::NoStorageAccess(platform()));
+        assert!(m.contains("interactive logon session"), "{m}");
+        let m = explain_credential_manager(&KeyringError::TooLong("user".into(), 513));
+        assert!(m.contains("513") && m.contains("shorter endpoint"), "{m}");
+        let m = explain_credential_manager(&KeyringError::TooLong("secret".into(), 2560));
+        assert!(m.contains("bug") && m.contains("secret"), "{m}");
+        let m = explain_credential_manager(&KeyringError::PlatformFailure(platform()));
+        assert!(m.contains("VaultSvc") && m.contains("os error 1312"), "{m}");
+    }
+
+    #[test]
     fn keyutils_errors_name_the_cause_and_the_fix() {
         let m = explain_keyutils(&KeyringError::NoStorageAccess("Access denied".into()));
         assert!(
@@ -500,6 +524,110 @@ mod tests {
             "{}",
             info.description
         );
+    }
+
+    /// Tests against the real Credential Manager (`scripts/test-windows`
+    /// runs them under Wine).
+    #[cfg(windows)]
+    mod credential_manager {
+        use super::*;
+        use crate::store::entries::{account, tests::record, ENTRY_LIMIT};
+
+        fn unique(name: &str) -> String {
+            format!(
+                "https://{name}-{}-{}.unit.test",
+                std::process::id(),
+                rand::random::<u32>()
+            )
+        }
+
+        fn store() -> EntryStore<Keyring> {
+            EntryStore::new(Keyring::new(platform_keychain()))
+        }
+
+        #[test]
+        fn save_load_delete() {
+            let s = store();
+            let ep = unique("sld");
+            assert_eq!(s.load(&ep, "app").unwrap(), None);
+            let r = record(800);
+            s.save(&ep, "app", &r).unwrap();
+            assert_eq!(s.load(&ep, "app").unwrap(), Some(r.clone()));
+            s.delete(&ep, "app").unwrap();
+            assert_eq!(s.load(&ep, "app").unwrap(), None);
+            s.delete(&ep, "app").unwrap();
+            assert_eq!(s.describe().kind, "windows-credential-manager");
+            assert!(s.describe().persistent);
+        }
+
+        #[test]
+        fn record_over_2560_bytes_spans_entries_that_all_go_on_delete() {
+            let s = store();
+            let ep = unique("big");
+            let head = account(&ep, "app");
+            let r = record(7000);
+            assert!(serde_json::to_vec(&r).unwrap().len() > ENTRY_LIMIT);
+            s.save(&ep, "app", &r).unwrap();
+            let raw = s.raw();
+            for i in 1..=3 {
+                let part = raw.get(&format!("{head}#a{i}")).unwrap().expect("part");
+                assert!(!part.is_empty() && part.len() <= ENTRY_LIMIT);
+            }
+            assert_eq!(s.load(&ep, "app").unwrap(), Some(r));
+            s.delete(&ep, "app").unwrap();
+            for name in [head.clone(), format!("{head}#a1"), format!("{head}#a3")] {
+                assert_eq!(raw.get(&name).unwrap(), None, "{name} left behind");
+            }
+        }
+
+        /// Two daemons in a row: one process saves, the next one (a new
+        /// process, as after a restart) loads and signs out.
+        #[test]
+        fn a_session_saved_by_one_process_is_loaded_by_the_next() {
+            const ROLE: &str = "LC_CREDMAN_ROLE";
+            const EP: &str = "LC_CREDMAN_ENDPOINT";
+            let name = "store::keychain::tests::credential_manager::a_session_saved_by_one_process_is_loaded_by_the_next";
+            match std::env::var(ROLE).as_deref() {
+                Ok("save") => {
+                    let ep = std::env::var(EP).unwrap();
+                    return store().save(&ep, "app", &record(3000)).unwrap();
+                }
+                Ok("load") => {
+                    let ep = std::env::var(EP).unwrap();
+                    let s = store();
+                    assert_eq!(s.load(&ep, "app").unwrap(), Some(record(3000)));
+                    s.delete(&ep, "app").unwrap();
+                    return assert_eq!(s.load(&ep, "app").unwrap(), None);
+                }
+                _ => {}
+            }
+            let ep = unique("two");
+            for role in ["save", "load"] {
+                let out = std::process::Command::new(std::env::current_exe().unwrap())
+                    .args([name, "--exact", "--test-threads=1"])
+                    .env(ROLE, role)
+                    .env(EP, &ep)
+                    .output()
+                    .unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    out.status.success() && stdout.contains("1 passed"),
+                    "{role} process failed:\n{stdout}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            assert_eq!(store().load(&ep, "app").unwrap(), None);
+        }
+
+        #[test]
+        fn probe_round_trips_and_opens_once() {
+            let info = probe(StoreKind::Keychain).unwrap();
+            assert_eq!(info.kind, "windows-credential-manager");
+            let s = store();
+            s.load(&unique("absent"), "app").unwrap();
+            s.load(&unique("absent"), "app").unwrap();
+            assert_eq!(s.raw().opens(), 1);
+        }
     }
 
     /// Tests against the real Secret Service: `scripts/with-keyring` (what
