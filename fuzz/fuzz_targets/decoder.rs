@@ -7,11 +7,8 @@
 //! decoder checks the announced length against the cap before allocating.
 #![no_main]
 
-#[path = "../../src/codec.rs"]
-#[allow(dead_code)]
-mod codec;
-
 use libfuzzer_sys::fuzz_target;
+use logto_companion::codec;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&cap_byte, stream)) = data.split_first() else { return };
