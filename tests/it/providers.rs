@@ -534,3 +534,63 @@ fn after_a_sign_out_the_next_sign_in_asks_for_the_phone_and_code_again() {
     assert!(prompt.split(' ').any(|p| p == "login"), "{url}");
     assert_eq!(drive["smsSent"], true, "phone and code again: {drive}");
 }
+
+/// The end-session URL's `post_logout_redirect_uri`, after a signOut that
+/// asked for `requested`.
+fn post_logout_after(s: &Setup, requested: &str) -> (String, Option<String>) {
+    let mut a = s.host();
+    s.sign_in(&mut a);
+    let r = a.call("signOut", json!({"postLogoutRedirectUri": requested}));
+    let url = r["result"]["endSessionUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string();
+    let sent = query_param(&url, "post_logout_redirect_uri");
+    (url, sent)
+}
+
+#[test]
+fn the_callers_post_logout_uri_is_sent_only_when_the_app_allows_it_and_the_idp_accepts_it() {
+    let other = "http://127.0.0.1/logout-other";
+    let clients = json!([{
+        "client_id": APP_ID,
+        "application_type": "native",
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "redirect_uris": ["http://127.0.0.1/callback"],
+        "post_logout_redirect_uris": ["http://127.0.0.1/logout-callback", other],
+    }]);
+    let s = setup(Some(json!({"clients": clients})), "");
+    let cfg = edited(
+        app_config(&s.idp.endpoint, ""),
+        [(
+            r#"post_logout_redirect_uri = "http://127.0.0.1/logout-callback""#.to_string(),
+            format!(
+                "post_logout_redirect_uri = \"http://127.0.0.1/logout-callback\"\npost_logout_redirect_uris = [\"{other}\"]"
+            ),
+        )],
+    );
+    s.env.write_config(&cfg);
+
+    // One the app allows: sent, and the IdP's logout page takes it.
+    let (url, sent) = post_logout_after(&s, other);
+    assert_eq!(sent.as_deref(), Some(other), "{url}");
+    let path = url.trim_start_matches(&s.idp.endpoint);
+    let (status, body) = crate::common::idp::http_raw("GET", s.idp.port, path, None);
+    assert!(
+        status < 400,
+        "the IdP accepts the end-session request: {status} {body:.300}"
+    );
+
+    // The Logto tutorial's chromiumapp.org URI (no Native app has it): not
+    // sent; the configured one is.
+    let (url, sent) = post_logout_after(
+        &s,
+        "https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/",
+    );
+    assert_eq!(
+        sent.as_deref(),
+        Some("http://127.0.0.1/logout-callback"),
+        "{url}"
+    );
+}
