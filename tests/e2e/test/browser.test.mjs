@@ -65,10 +65,20 @@ async function cliSignOut(profile) {
     const out = world.run(['sign-out']);
     assert.equal(out.status, 0, `logto-companion sign-out: ${out.stderr}${out.stdout}`);
     if (signedIn) {
-      await until(() => pages.length > 0 && pages.every((p) => p.isClosed()), {
-        timeout: 15_000,
-        message: () => `${profile.name}'s background end-session tab to open and close itself (${pages.map((p) => p.url())})`,
-      });
+      // This only keeps the next test from taking the end-session tab for
+      // its sign-in tab; that the tab opens and closes itself is asserted
+      // by the signed-out-everywhere tests. A service worker that was
+      // suspended may not have heard the event: then no tab comes.
+      const opened = await until(() => pages.length > 0, { timeout: 5_000, message: 'an end-session tab' })
+        .then(() => true, () => false);
+      if (opened) {
+        await until(() => pages.every((p) => p.isClosed()), {
+          timeout: 15_000,
+          message: () => `${profile.name}'s background end-session tab to close itself (${pages.map((p) => p.url())})`,
+        });
+      } else {
+        step(`${profile.name} opened no end-session tab after the CLI sign-out`);
+      }
     }
   } finally {
     profile.context.off('page', onPage);
