@@ -88,6 +88,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)] // its two users spell Unix folders
     fn dirs(id: &str, os: Os, scope: Scope) -> Vec<String> {
         manifest_dirs(by_id(id).unwrap(), &env(os), scope)
             .into_iter()
