@@ -47,13 +47,7 @@ pub(super) fn sign_in(
             eprintln!("Waiting for the sign-in to finish…");
         }
     })?;
-    let claims = &result.claims;
-    if as_json {
-        println!("{}", json!({"signedIn": true, "claims": claims}));
-    } else {
-        println!("Signed in as {}", describe_user(claims));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(signed_in(&result.claims, as_json))
 }
 
 /// `sign-in --device`: shows where to go and the code to enter, and waits.
@@ -106,13 +100,7 @@ pub(super) fn sign_in_device(
         }
         r => r?,
     };
-    let claims = &result.claims;
-    if as_json {
-        println!("{}", json!({"signedIn": true, "claims": claims}));
-    } else {
-        println!("Signed in as {}", describe_user(claims));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(signed_in(&result.claims, as_json))
 }
 
 /// On Ctrl-C, ends the app's running sign-in in the daemon (the device
@@ -152,4 +140,14 @@ pub(super) fn describe_user(claims: &Value) -> String {
         Some(w) => format!("{w} ({sub})"),
         None => sub.to_string(),
     }
+}
+
+/// What both sign-ins print at the end.
+fn signed_in(claims: &Value, as_json: bool) -> ExitCode {
+    if as_json {
+        println!("{}", json!({"signedIn": true, "claims": claims}));
+    } else {
+        println!("Signed in as {}", describe_user(claims));
+    }
+    ExitCode::SUCCESS
 }

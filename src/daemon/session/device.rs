@@ -8,7 +8,7 @@
 //! show; the tokens are adopted exactly as a code sign-in's are (saved
 //! before use, then `sessionChanged` to every connection of the app).
 
-use super::sign_in::{wait_done, FlowResult, RunningFlow};
+use super::sign_in::wait_done;
 use super::Session;
 use crate::daemon::events::Outbox;
 use crate::oidc::device::{Poll, SLOW_DOWN_STEP_SECS};
@@ -17,7 +17,7 @@ use crate::protocol::{ClaimsResult, DeviceSignInParams, ErrorCode, Event, RpcErr
 use crate::util::lock;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 impl Session {
@@ -35,35 +35,15 @@ impl Session {
                     "a sign-in is already running for this app: finish it, or end it with cancelSignIn, then try again",
                 ));
             }
-            let (tx, rx) = watch::channel::<FlowResult>(None);
-            let (cancel_tx, cancel_rx) = oneshot::channel();
-            let flow_id = flow::random_token().expose()[..16].to_string();
-            *slot = Some(RunningFlow {
-                flow_id: flow_id.clone(),
-                url: None,
-                participants: vec![outbox.clone()],
-                cancel: Some(cancel_tx),
-                done: rx.clone(),
-            });
-            let me = Arc::clone(self);
-            let guard = self.deps.activity.guard();
-            tokio::spawn(async move {
-                let result = me
-                    .run_device_flow(&params, &flow_id, &outbox, cancel_rx)
-                    .await;
-                if let Err(e) = &result {
-                    tracing::info!(app = %me.key.app_id, "device sign-in ended: {}", e.code.as_str());
-                }
-                if let Some(flow) = lock(&me.sign_in).take() {
-                    flow.tell(&Event::SignInFinished {
-                        flow_id,
-                        ok: result.is_ok(),
-                    });
-                }
-                let _ = tx.send(Some(result));
-                drop(guard);
-            });
-            rx
+            let events = outbox.clone();
+            self.start_flow(
+                &mut slot,
+                outbox,
+                "device sign-in",
+                move |me, flow_id, cancel| async move {
+                    me.run_device_flow(&params, &flow_id, &events, cancel).await
+                },
+            )
         };
         wait_done(rx).await
     }

@@ -83,38 +83,61 @@ impl Session {
                     flow.participants.push(outbox);
                     flow.done.clone()
                 }
-                None => {
-                    let (tx, rx) = watch::channel::<FlowResult>(None);
-                    let (cancel_tx, cancel_rx) = oneshot::channel();
-                    let flow_id = flow::random_token().expose()[..16].to_string();
-                    *slot = Some(RunningFlow {
-                        flow_id: flow_id.clone(),
-                        url: None,
-                        participants: vec![outbox],
-                        cancel: Some(cancel_tx),
-                        done: rx.clone(),
-                    });
-                    let me = Arc::clone(self);
-                    let guard = self.deps.activity.guard();
-                    tokio::spawn(async move {
-                        let result = me.run_flow(&params, &flow_id, cancel_rx).await;
-                        if let Err(e) = &result {
-                            tracing::info!(app = %me.key.app_id, "sign-in ended: {}", e.code.as_str());
-                        }
-                        if let Some(flow) = lock(&me.sign_in).take() {
-                            flow.tell(&Event::SignInFinished {
-                                flow_id,
-                                ok: result.is_ok(),
-                            });
-                        }
-                        let _ = tx.send(Some(result));
-                        drop(guard);
-                    });
-                    rx
-                }
+                None => self.start_flow(
+                    &mut slot,
+                    outbox,
+                    "sign-in",
+                    move |me, flow_id, cancel| async move {
+                        me.run_flow(&params, &flow_id, cancel).await
+                    },
+                ),
             }
         };
         wait_done(rx).await
+    }
+
+    /// Fills the app's empty sign-in `slot` with a new flow and runs it as
+    /// its own task (so it completes even if the caller goes away): at its
+    /// end every participant gets `signInFinished`, the slot is emptied and
+    /// the waiters get the result. A running flow keeps the daemon awake.
+    pub(super) fn start_flow<F, Fut>(
+        self: &Arc<Self>,
+        slot: &mut Option<RunningFlow>,
+        outbox: Outbox,
+        what: &'static str,
+        run: F,
+    ) -> watch::Receiver<FlowResult>
+    where
+        F: FnOnce(Arc<Session>, String, oneshot::Receiver<()>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<ClaimsResult, RpcError>> + Send + 'static,
+    {
+        let (tx, rx) = watch::channel::<FlowResult>(None);
+        let (cancel_tx, cancel_rx) = oneshot::channel();
+        let flow_id = flow::random_token().expose()[..16].to_string();
+        *slot = Some(RunningFlow {
+            flow_id: flow_id.clone(),
+            url: None,
+            participants: vec![outbox],
+            cancel: Some(cancel_tx),
+            done: rx.clone(),
+        });
+        let me = Arc::clone(self);
+        let guard = self.deps.activity.guard();
+        tokio::spawn(async move {
+            let result = run(Arc::clone(&me), flow_id.clone(), cancel_rx).await;
+            if let Err(e) = &result {
+                tracing::info!(app = %me.key.app_id, "{what} ended: {}", e.code.as_str());
+            }
+            if let Some(flow) = lock(&me.sign_in).take() {
+                flow.tell(&Event::SignInFinished {
+                    flow_id,
+                    ok: result.is_ok(),
+                });
+            }
+            let _ = tx.send(Some(result));
+            drop(guard);
+        });
+        rx
     }
 
     /// Ends the running flow (`flow_id`, or whichever runs) and waits until
