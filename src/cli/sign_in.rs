@@ -82,6 +82,11 @@ pub(super) fn sign_in_device(
                 eprintln!("On another device, open\n  {verification_uri}\nand enter the code\n  {user_code}");
                 if let Some(complete) = verification_uri_complete {
                     eprintln!("(or open {complete} to skip typing it)");
+                    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                        if let Some(qr) = qr_code(complete) {
+                            eprintln!("or scan it:\n{qr}");
+                        }
+                    }
                 }
                 eprintln!(
                     "The code expires in {} min. Waiting for the sign-in… (Ctrl-C cancels)",
@@ -150,4 +155,36 @@ fn signed_in(claims: &Value, as_json: bool) -> ExitCode {
         println!("Signed in as {}", describe_user(claims));
     }
     ExitCode::SUCCESS
+}
+
+/// `url` as a QR code in the terminal (two modules per character cell),
+/// with its quiet zone. Light modules are drawn as blocks: on the usual dark
+/// terminal that shows dark-on-light, as a camera expects (most readers
+/// take the inverse too).
+fn qr_code(url: &str) -> Option<String> {
+    use qrcode::render::unicode::Dense1x2;
+    let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
+    Some(
+        code.render::<Dense1x2>()
+            .dark_color(Dense1x2::Light)
+            .light_color(Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_verification_uri_renders_as_a_block_qr_code() {
+        let qr = super::qr_code("http://127.0.0.1:3000/oidc/device?user_code=WDJB-MJHT").unwrap();
+        let lines: Vec<&str> = qr.lines().collect();
+        assert!(lines.len() > 10, "{qr}");
+        let width = lines[0].chars().count();
+        assert!(
+            lines.iter().all(|l| l.chars().count() == width),
+            "square rows"
+        );
+        assert!(qr.contains('█') || qr.contains('▀') || qr.contains('▄'));
+    }
 }
