@@ -165,6 +165,29 @@ export class Firefox {
       { timeout, interval: 50, message: 'a new Firefox tab' });
   }
 
+  /**
+   * Waits for a new sign-in tab: a window not in `known` that is not a
+   * background end-session tab of an earlier sign-out (those open and close
+   * themselves and may still be around). Leaves the driver switched to it.
+   */
+  async newSignInWindow(known, timeout = 15_000) {
+    const skip = [...known];
+    return until(async () => {
+      for (const h of (await this.handles()).filter((x) => !skip.includes(x))) {
+        try {
+          await this.switchTo(h);
+          const url = await this.url();
+          if (!url || url === 'about:blank') continue; // not loaded yet: look again
+          if (/\/session\/end|logout/.test(url)) { skip.push(h); continue; }
+          return h;
+        } catch {
+          skip.push(h); // closed while we looked: an end-session tab
+        }
+      }
+      return null;
+    }, { timeout, interval: 50, message: 'a new Firefox sign-in tab' });
+  }
+
   // ------------------------------------------------------------ scripts
 
   /** Runs `fn` (a function) in the current page with `args`; returns its (awaited) value. */

@@ -172,7 +172,7 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     await world.idp.forgetSms();
     const known = await F.handles();
     await F.click('#sign-in');
-    const tab = await F.newWindow(known);
+    const tab = await F.newSignInWindow(known);
     await completePhoneSignInFirefox(F, tab);
     await until(async () => !(await F.handles()).includes(tab), { timeout: 20_000, message: 'the sign-in tab to close itself' });
     step('Firefox sign-in tab closed by the shim');
@@ -358,7 +358,7 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     const signInResult = () => F.run(async () => JSON.parse(JSON.stringify(await (await browser.runtime.getBackgroundPage()).e2eSignIn)));
     const known = await F.handles();
     await startSignIn();
-    const tab = await F.newWindow(known);
+    const tab = await F.newSignInWindow(known);
     await F.switchTo(tab);
     await F.waitFor(() => !!document.querySelector('form#phone-form'), { message: 'the IdP phone form in the sign-in tab' });
     const [port] = await until(() => { const p = listeningPorts(daemon).filter((x) => !portsBefore.includes(x)); return p.length && p; },
@@ -376,7 +376,7 @@ describe('logto-companion in real Firefox, one session with Chromium', () => {
     // The second click: a tab again, and it signs in.
     const known2 = await F.handles();
     await startSignIn();
-    const tab2 = await F.newWindow(known2);
+    const tab2 = await F.newSignInWindow(known2);
     await completePhoneSignInFirefox(F, tab2);
     await until(async () => !(await F.handles()).includes(tab2), { timeout: 20_000, message: 'the second sign-in tab to close itself' });
     await F.switchTo(popupF);

@@ -77,7 +77,7 @@ describe('the README-literal tutorial add-on, built by each bundler, in real Fir
         await F.waitFor(() => !!document.getElementById('sign-in'), { message: 'the tutorial popup' });
         const known = await F.handles();
         await F.click('#sign-in');
-        const tab = await F.newWindow(known);
+        const tab = await F.newSignInWindow(known);
         await completePhoneSignInFirefox(F, world.idp, tab);
         await until(async () => !(await F.handles()).includes(tab), { timeout: 20_000, message: 'the sign-in tab to close itself' });
         const app = await until(() => appStatus()?.authenticated === true && appStatus(),
