@@ -418,8 +418,24 @@ export class Profile {
   }
 
   /** Sign-in tab: the next page this browser opens. */
-  nextPage(timeout = 15_000) {
-    return this.context.waitForEvent('page', { timeout });
+  /**
+   * The next tab a sign-in opens. Background end-session tabs of an earlier
+   * sign-out (they open and close themselves, see the shim's "signed out
+   * everywhere") are passed over, so a test never takes one for its
+   * sign-in tab.
+   */
+  async nextPage(timeout = 15_000) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const page = await this.context.waitForEvent('page', { timeout: Math.max(1, deadline - Date.now()) });
+      const url = await until(() => { const u = page.isClosed() ? 'closed' : page.url(); return u !== 'about:blank' && u; },
+        { timeout: 5_000, interval: 20, message: 'the new tab to get its URL' }).catch(() => page.url());
+      if (url === 'closed' || /\/session\/end|logout/.test(url)) {
+        step(`${this.name}: passing over an end-session tab (${url.split('?')[0]})`);
+        continue;
+      }
+      return page;
+    }
   }
 
   async close() {
