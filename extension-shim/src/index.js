@@ -40,6 +40,8 @@ const visitedEndSessions = new Map();
 
 /** How long a page waits before ending the provider session itself, so the background can do it. */
 const PAGE_YIELD_MS = 300;
+/** How long the end-session lock is kept after a visit (see #endProviderSession). */
+const END_SESSION_LINGER_MS = 2_000;
 
 const DEFAULTS = Object.freeze({
   requestTimeout: 30_000,
@@ -589,8 +591,17 @@ export class BaseClient {
         await new Promise((resolve) => { this.#timers.setTimeout(resolve, PAGE_YIELD_MS); });
       }
       try {
-        const ran = await this.#locks.request(lockName, { ifAvailable: true },
-          async (lock) => { if (!lock) return false; await visit(); return true; });
+        // The visit runs under the lock, and the lock is kept a moment
+        // after it (END_SESSION_LINGER_MS): a context of this extension that
+        // hears the same sign-out only now (a page yields first) must find
+        // it taken and not visit again. The caller does not wait for that.
+        const ran = await new Promise((resolve, reject) => {
+          this.#locks.request(lockName, { ifAvailable: true }, async (lock) => {
+            if (!lock) { resolve(false); return; }
+            try { await visit(); } finally { resolve(true); }
+            await new Promise((r) => { this.#timers.setTimeout(r, END_SESSION_LINGER_MS); });
+          }).catch(reject);
+        });
         // Another context of this extension is visiting it: wait until it is done.
         if (!ran) await this.#locks.request(lockName, async () => {});
       } catch (e) {
