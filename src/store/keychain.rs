@@ -430,6 +430,22 @@ fn keyutils() -> Backend {
 mod tests {
     use super::*;
 
+    /// An endpoint no other test (or run) uses, for the real-keychain tests.
+    #[cfg(any(target_os = "linux", windows))]
+    fn unique(name: &str) -> String {
+        format!(
+            "https://{name}-{}-{}.unit.test",
+            std::process::id(),
+            rand::random::<u32>()
+        )
+    }
+
+    /// The platform's own keychain, split into entries as in production.
+    #[cfg(any(target_os = "linux", windows))]
+    fn store() -> EntryStore<Keyring> {
+        EntryStore::new(Keyring::new(platform_keychain()))
+    }
+
     #[test]
     fn secret_service_errors_name_the_cause_and_the_fix() {
         let platform = |s: &str| KeyringError::PlatformFailure(s.to_string().into());
@@ -532,18 +548,6 @@ mod tests {
     mod credential_manager {
         use super::*;
         use crate::store::entries::{account, tests::record, ENTRY_LIMIT};
-
-        fn unique(name: &str) -> String {
-            format!(
-                "https://{name}-{}-{}.unit.test",
-                std::process::id(),
-                rand::random::<u32>()
-            )
-        }
-
-        fn store() -> EntryStore<Keyring> {
-            EntryStore::new(Keyring::new(platform_keychain()))
-        }
 
         #[test]
         fn save_load_delete() {
@@ -663,18 +667,6 @@ mod tests {
                 String::from_utf8_lossy(&out.stderr)
             );
             false
-        }
-
-        fn unique(name: &str) -> String {
-            format!(
-                "https://{name}-{}-{}.unit.test",
-                std::process::id(),
-                rand::random::<u32>()
-            )
-        }
-
-        fn store() -> EntryStore<Keyring> {
-            EntryStore::new(Keyring::new(platform_keychain()))
         }
 
         #[test]

@@ -393,14 +393,7 @@ fn run_driver(mut args: Vec<String>, opts: &DriveOptions) -> Value {
         .args(&args)
         .output()
         .expect("run tests/idp-dot/drive.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().last().unwrap_or("");
-    serde_json::from_str(line).unwrap_or_else(|_| {
-        panic!(
-            "driver output not JSON: {stdout:?} stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    super::driver_result(&out)
 }
 
 impl Drop for Dot {

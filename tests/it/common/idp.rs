@@ -193,14 +193,7 @@ impl Idp {
             cmd.arg("--cookie-jar").arg(jar);
         }
         let out = cmd.output().expect("run drive-signin.mjs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let line = stdout.lines().last().unwrap_or("");
-        serde_json::from_str(line).unwrap_or_else(|_| {
-            panic!(
-                "driver output not JSON: {stdout:?} stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+        super::driver_result(&out)
     }
 }
 

@@ -377,3 +377,16 @@ pub fn report_counts(name: &str, counts: &[(&str, u64)]) {
         Value::Object(obj).to_string(),
     );
 }
+
+/// The JSON line a test driver (tests/idp/drive-signin.mjs,
+/// tests/idp-dot/drive.py) prints last.
+pub fn driver_result(out: &std::process::Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or("");
+    serde_json::from_str(line).unwrap_or_else(|_| {
+        panic!(
+            "driver output not JSON: {stdout:?} stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
