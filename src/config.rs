@@ -249,6 +249,76 @@ impl Config {
     pub fn find_app(&self, endpoint: &str, app_id: &str) -> Option<&AppConfig> {
         self.apps.iter().find(|a| a.matches(endpoint, app_id))
     }
+
+    /// The app a command-line command is about: `app_id` when given, else
+    /// the only app that allows the command line. The daemon applies this
+    /// rule to a CLI `hello` without an endpoint (the thin `token` reads no
+    /// config), and the daemon binary's own commands apply it too, so every
+    /// command picks the same app. `config_file` only names the file in
+    /// messages.
+    pub fn pick_cli_app(
+        &self,
+        app_id: Option<&str>,
+        config_file: &Path,
+    ) -> Result<&AppConfig, CliAppError> {
+        let usable: Vec<&AppConfig> = self.apps.iter().filter(|a| a.allow_cli).collect();
+        if let Some(id) = app_id.filter(|id| !id.is_empty()) {
+            return usable
+                .iter()
+                .find(|a| a.app_id == id)
+                .copied()
+                .ok_or_else(|| {
+                    if self.apps.iter().any(|a| a.app_id == id) {
+                        CliAppError::NotAllowed {
+                            app_id: id.to_string(),
+                            config_file: config_file.to_path_buf(),
+                        }
+                    } else {
+                        CliAppError::NotRegistered {
+                            app_id: id.to_string(),
+                            registered: list_apps(self.apps.iter()),
+                        }
+                    }
+                });
+        }
+        match usable.as_slice() {
+            [only] => Ok(only),
+            [] if self.apps.is_empty() => Err(CliAppError::NoneRegistered {
+                config_file: config_file.to_path_buf(),
+            }),
+            [] => Err(CliAppError::NoneAllowed {
+                registered: list_apps(self.apps.iter()),
+            }),
+            many => Err(CliAppError::Several {
+                usable: list_apps(many.iter().copied()),
+            }),
+        }
+    }
+}
+
+fn list_apps<'a>(apps: impl Iterator<Item = &'a AppConfig>) -> String {
+    apps.map(|a| format!("{} ({})", a.app_id, a.endpoint))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why no app could be chosen for a command-line command; each message
+/// names the fix.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CliAppError {
+    #[error("app {app_id:?} does not allow the command line (allow_cli = false in {})", config_file.display())]
+    NotAllowed {
+        app_id: String,
+        config_file: PathBuf,
+    },
+    #[error("app {app_id:?} is not registered; registered: {registered}")]
+    NotRegistered { app_id: String, registered: String },
+    #[error("no app is registered in {}; run `logto-companion install --endpoint <url> --app-id <id> …`", config_file.display())]
+    NoneRegistered { config_file: PathBuf },
+    #[error("no registered app allows the command line (allow_cli); registered: {registered}")]
+    NoneAllowed { registered: String },
+    #[error("several apps are registered; choose one with --app-id: {usable}")]
+    Several { usable: String },
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Two small helpers every layer uses, kept in one place so the pattern is
+//! Small helpers every layer uses, kept in one place so the pattern is
 //! written once.
 
 use std::sync::{Mutex, MutexGuard};
@@ -18,6 +18,19 @@ pub fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// `println!` for `install` and `uninstall`, whose output must not decide
+/// their outcome: a reader that left (`logto-companion uninstall | head -1`)
+/// loses the rest of the lines, and the command still does all its work
+/// and ends with the exit code of that work, where `println!` would panic
+/// half-way (exit 101).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+pub(crate) use say;
 
 #[cfg(test)]
 mod tests {

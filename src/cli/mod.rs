@@ -1,35 +1,33 @@
-//! Command-line interface: clap definitions and one small function per
-//! subcommand. `anyhow` lives here, at the edge.
+//! Command-line interface of the daemon binary: the clap definitions of
+//! every subcommand (the thin `logto-companion` hands it all it does not
+//! serve itself, `--help` included) and one small function per subcommand.
+//! `anyhow` lives here, at the edge.
 //!
 //! The session commands talk to the same daemon as every browser, with the
 //! origin `cli`, so the terminal and the browsers share one session.
-//! `token` is on scripts' hot path: no async runtime, no logging set-up, and
-//! `hello` + `getAccessToken` go out together (one round trip).
+//! `token`, `status` and `ping` are the client crate's
+//! (`logto_companion_client::commands`), the same code the thin binary runs.
 
 mod app;
 mod sign_in;
 mod sign_out;
-mod status;
-mod token;
 
 use app::*;
 use sign_in::*;
 use sign_out::*;
-use status::*;
-use token::*;
 
 use crate::config::{AppConfig, Config};
 use crate::daemon::{self, DaemonOptions};
 use crate::ipc::client::Client;
+use crate::logging;
 use crate::paths::Paths;
 use crate::protocol::{
-    AccessTokenParams, AccessTokenResult, AppParams, CancelSignInParams, CancelSignInResult,
-    ClaimsResult, DeviceSignInParams, ErrorCode, Event, HelloParams, HelloResult, NoParams, OpenIn,
-    Origin, PingResult, Request, RpcError, SignInParams, SignOutParams, SignOutResult,
-    StatusResult,
+    AppParams, CancelSignInParams, CancelSignInResult, ClaimsResult, DeviceSignInParams, ErrorCode,
+    Event, HelloParams, HelloResult, OpenIn, Request, SignInParams, SignOutParams, SignOutResult,
 };
-use crate::{host, logging};
 use clap::{Parser, Subcommand};
+use logto_companion_client::commands::{connect, describe_user, ping, status, token};
+use logto_companion_client::{host, CliError};
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +36,9 @@ use std::sync::Arc;
 #[derive(Parser)]
 #[command(
     name = "logto-companion",
+    // The usage lines name the command users type, also when the thin
+    // binary handed the command over.
+    bin_name = "logto-companion",
     version,
     about = "Sign browser extensions and the terminal in with Logto; one session, kept in the OS keychain."
 )]
@@ -135,46 +136,6 @@ enum Command {
     },
 }
 
-/// A failure with the exit code the CLI promises.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-struct CliError {
-    code: u8,
-    message: String,
-}
-
-impl CliError {
-    fn other(message: impl Into<String>) -> CliError {
-        CliError {
-            code: 1,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<RpcError> for CliError {
-    fn from(e: RpcError) -> CliError {
-        let code = match e.code {
-            ErrorCode::NotAuthenticated => 2,
-            ErrorCode::NetworkError => 3,
-            _ => 1,
-        };
-        let hint = match e.code {
-            ErrorCode::NotAuthenticated => {
-                "\n  sign in with `logto-companion sign-in` (or from the browser extension)"
-            }
-            ErrorCode::NetworkError => {
-                "\n  the identity provider did not answer; check the network and the app's endpoint"
-            }
-            _ => "",
-        };
-        CliError {
-            code,
-            message: format!("{} ({}){hint}", e.message, e.code.as_str()),
-        }
-    }
-}
-
 fn paths_or_exit() -> Result<Paths, ExitCode> {
     Paths::discover().map_err(|e| {
         eprintln!("logto-companion: {e}");
@@ -182,22 +143,18 @@ fn paths_or_exit() -> Result<Paths, ExitCode> {
     })
 }
 
-/// Host mode (from the browser's argv or `host --origin`).
-pub fn run_host(origin: String) -> ExitCode {
+/// Host mode by hand (`host --origin`): the relay of the client crate, the
+/// same the thin binary runs for a browser.
+fn run_host(origin: String) -> ExitCode {
     let paths = match paths_or_exit() {
         Ok(p) => p,
         Err(c) => return c,
     };
-    logging::init(&paths, "host", false);
-    // The config is only read for the frame cap; a broken config must not
-    // stop the relay (the daemon will report it on `hello`).
-    let max_frame = Config::load(&paths.config_file())
-        .map(|c| c.max_frame)
-        .unwrap_or(crate::codec::DEFAULT_MAX_INBOUND);
-    match host::run(paths, origin, max_frame) {
+    logto_companion_client::log::init(paths.log_dir(), "host");
+    match host::run(paths, origin) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("host failed: {e}");
+            eprintln!("logto-companion: host failed: {e}");
             ExitCode::from(1)
         }
     }

@@ -134,19 +134,6 @@ pub(super) fn cancel_on_ctrl_c(paths: Paths, app: AppConfig) -> Arc<AtomicBool> 
     interrupted
 }
 
-pub(super) fn describe_user(claims: &Value) -> String {
-    let sub = claims["sub"].as_str().unwrap_or("?");
-    let who = claims["name"]
-        .as_str()
-        .or(claims["phone_number"].as_str())
-        .or(claims["email"].as_str())
-        .or(claims["username"].as_str());
-    match who {
-        Some(w) => format!("{w} ({sub})"),
-        None => sub.to_string(),
-    }
-}
-
 /// What both sign-ins print at the end.
 fn signed_in(claims: &Value, as_json: bool) -> ExitCode {
     if as_json {

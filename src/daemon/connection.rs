@@ -45,7 +45,9 @@ where
         .config()
         .map(|c| c.max_frame)
         .unwrap_or(crate::codec::DEFAULT_MAX_INBOUND);
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (rd, mut wr) = tokio::io::split(stream);
+    // Buffered: a frame's prefix and body arrive in one read, not two.
+    let mut rd = tokio::io::BufReader::with_capacity(64 * 1024, rd);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let writer = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {

@@ -193,16 +193,31 @@ async fn hello(
     conn: &mut Conn,
     params: HelloParams,
 ) -> Result<HelloResult, RpcError> {
-    let app = params.app;
+    let mut app = params.app;
+    let config = daemon
+        .config()
+        .map_err(|e| RpcError::new(ErrorCode::InternalError, e.to_string()))?;
+    if conn.origin == Origin::Cli && app.endpoint.trim().is_empty() {
+        // The command line may leave the choice to us (the thin `token`
+        // reads no config): the same rule as the daemon binary's commands.
+        let picked = config
+            .pick_cli_app(Some(app.app_id.as_str()), &daemon.paths.config_file())
+            .map_err(|e| {
+                let code = match e {
+                    crate::config::CliAppError::Several { .. } => ErrorCode::InvalidParams,
+                    _ => ErrorCode::AppNotRegistered,
+                };
+                RpcError::new(code, e.to_string())
+            })?;
+        app.endpoint = picked.endpoint.clone();
+        app.app_id = picked.app_id.clone();
+    }
     if app.endpoint.trim().is_empty() || app.app_id.trim().is_empty() {
         return Err(RpcError::new(
             ErrorCode::InvalidParams,
             "app.endpoint and app.appId must not be empty",
         ));
     }
-    let config = daemon
-        .config()
-        .map_err(|e| RpcError::new(ErrorCode::InternalError, e.to_string()))?;
     let registered = config
         .find_app(&app.endpoint, &app.app_id)
         .filter(|a| a.allows_origin(&conn.origin));

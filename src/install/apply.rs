@@ -7,11 +7,13 @@ use super::config_change::ConfigChange;
 use super::manifest;
 use super::plan::{self, Selection, Target};
 use super::record::{Item, Owner, Record, What};
+use super::registry::{self, RegistryError};
 use super::spec::Spec;
-use super::{env_for, registry, union, InstallArgs};
+use super::{env_for, union, InstallArgs};
 use crate::config::Config;
 use crate::fsx::{create_dirs, read_opt, write_atomic};
 use crate::paths::Paths;
+use crate::util::say;
 use anyhow::Context;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -84,6 +86,11 @@ pub fn run(paths: &Paths, args: InstallArgs) -> anyhow::Result<ExitCode> {
     let mut record = Record::load(&record_path)?;
     let mut done = Vec::new();
     let mut failed = Vec::new();
+    if args.copied_programs {
+        for p in copied_programs()? {
+            crate::util::push_unique(&mut record.programs, p);
+        }
+    }
     if let Some(ch) = change {
         let verb = if ch.created_app {
             "registered"
@@ -124,10 +131,10 @@ pub fn run(paths: &Paths, args: InstallArgs) -> anyhow::Result<ExitCode> {
         "the install record could not be saved: `uninstall` will not know what was written"
     })?;
     for l in &done {
-        println!("{l}");
+        say!("{l}");
     }
     if !plan.found.is_empty() {
-        println!(
+        say!(
             "browsers found: {}",
             plan.found
                 .iter()
@@ -145,7 +152,7 @@ pub fn run(paths: &Paths, args: InstallArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(1));
     }
-    println!(
+    say!(
         "recorded in {} (`logto-companion uninstall` removes exactly this); check with `logto-companion doctor`",
         record_path.display()
     );
@@ -163,7 +170,7 @@ fn print_dry_run(
     plan: &plan::Plan,
     notes: &[String],
 ) {
-    println!("dry run: nothing is written.");
+    say!("dry run: nothing is written.");
     match cfg
         .find_app(&spec.endpoint, &spec.app_id)
         .filter(|_| changed)
@@ -178,16 +185,16 @@ fn print_dry_run(
                 .split_once("[[apps]]")
                 .map(|(_, s)| format!("[[apps]]{s}"))
                 .unwrap_or(snippet);
-            println!(
+            say!(
                 "would register app {} in {}:",
                 spec.app_id,
                 config_path.display()
             );
             for l in snippet.lines() {
-                println!("    {l}");
+                say!("    {l}");
             }
         }
-        None => println!(
+        None => say!(
             "app {} is already registered in {} as asked",
             spec.app_id,
             config_path.display()
@@ -196,7 +203,7 @@ fn print_dry_run(
     for t in &plan.targets {
         let exec = match wrapper_for(env, t) {
             Some(w) => {
-                println!(
+                say!(
                     "would write {} (runs the host outside the Flatpak sandbox)",
                     w.display()
                 );
@@ -213,20 +220,20 @@ fn print_dry_run(
             &exec,
             spec.ids(t.family),
         );
-        println!(
+        say!(
             "would write {} (for {}):",
             path.display(),
             display_names(&t.browsers)
         );
         for l in m.to_text().lines() {
-            println!("    {l}");
+            say!("    {l}");
         }
         for k in &t.registry {
-            println!("would set {k} = {}", path.display());
+            say!("would set {k} = {}", path.display());
         }
     }
     for n in notes {
-        println!("note: {n}");
+        say!("note: {n}");
     }
 }
 
@@ -270,6 +277,7 @@ fn ownership(
             created: existing.is_none(),
             original: existing,
             created_dirs,
+            created_keys: Vec::new(),
         });
     }
     if let Some(o) = record.owner_of(resource) {
@@ -353,10 +361,14 @@ fn write_target(
     lines.push(format!("wrote {}", path.display()));
     let value = path.to_string_lossy().into_owned();
     for key in &t.registry {
-        let previous = registry::query_default(key)
-            .with_context(|| format!("cannot read the registry key {key}"))?;
-        registry::set_default(key, &value)
-            .with_context(|| format!("cannot write the registry key {key}"))?;
+        let k = registry::Key::parse(key).map_err(RegistryError::coded)?;
+        let previous = registry::read_default(&k).map_err(RegistryError::coded)?;
+        let mut created = registry::set_default(&k, &value).map_err(RegistryError::coded)?;
+        // The key itself is `created`; the levels above it, `created_keys`.
+        let leaf_created = created.last() == Some(&k);
+        if leaf_created {
+            created.pop();
+        }
         let what = What::Registry {
             key: key.clone(),
             value: value.clone(),
@@ -364,14 +376,27 @@ fn write_target(
         let owner = if record.has_resource(&what.resource()) {
             None
         } else {
+            // `created: false` with no `original`: the key was there without
+            // a default value, so uninstall removes only the value.
             Some(Owner {
-                created: previous.is_none(),
-                original: previous.flatten(),
+                created: leaf_created,
+                original: previous.value().map(str::to_string),
                 created_dirs: Vec::new(),
+                created_keys: created.iter().map(|k| k.to_string()).collect(),
             })
         };
         record.add(item(spec, &t.browsers, what, owner));
         lines.push(format!("set {key} = {value}"));
     }
     Ok(lines)
+}
+
+/// The two program files of this install (the thin binary and this, the
+/// daemon binary), as the installer script that copied them left them.
+fn copied_programs() -> anyhow::Result<Vec<PathBuf>> {
+    let daemon = std::env::current_exe().context("cannot find the path of this program")?;
+    Ok(vec![
+        super::spec::thin_binary()?,
+        super::spec::resolved(&daemon)?,
+    ])
 }

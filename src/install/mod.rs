@@ -100,6 +100,10 @@ pub struct InstallArgs {
     /// http://127.0.0.1:<port>/callback there. Logto needs none.
     #[arg(long = "redirect-port", value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub redirect_ports: Vec<u16>,
+    /// Set by the installer scripts, which copied both program files:
+    /// record them, so `uninstall` deletes them with the rest.
+    #[arg(long, hide = true)]
+    pub copied_programs: bool,
     #[command(flatten)]
     pub hidden: Hidden,
 }

@@ -26,6 +26,12 @@ pub struct Record {
     /// Folders created to hold the record file itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created_dirs: Vec<PathBuf>,
+    /// The program files an installer script copied (`installers/install.sh`
+    /// and `install.ps1` run `install --copied-programs`): `uninstall`
+    /// deletes them once nothing else is recorded. Empty for a package,
+    /// whose manager owns its files (`dpkg -r`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programs: Vec<PathBuf>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -79,6 +85,11 @@ pub struct Owner {
     /// Folders we created for it, outermost first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created_dirs: Vec<PathBuf>,
+    /// Windows: registry keys we created above a registry item's key,
+    /// outermost first (e.g. `…\Google\Chrome\NativeMessagingHosts` on a
+    /// machine without Chrome); uninstall deletes each one still empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_keys: Vec<String>,
 }
 
 impl What {
@@ -166,7 +177,7 @@ impl Record {
     /// Writes the record, or deletes it (and the folders made for it) when
     /// it is empty.
     pub fn save(&mut self, path: &Path) -> anyhow::Result<()> {
-        if self.items.is_empty() {
+        if self.items.is_empty() && self.programs.is_empty() {
             fsx::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
             fsx::remove_empty_dirs(&self.created_dirs);
             return Ok(());
@@ -203,6 +214,7 @@ impl Record {
             if let Some(o) = owner {
                 if let Some(existing) = self.owner_of(&item.what.resource()) {
                     union(&mut existing.created_dirs, &o.created_dirs);
+                    union(&mut existing.created_keys, &o.created_keys);
                 }
             }
         }

@@ -9,7 +9,7 @@ use crate::fsx;
 use crate::protocol::Origin;
 use crate::util::push_unique;
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A validated `install` request.
 #[derive(Clone, Debug)]
@@ -100,10 +100,7 @@ impl Spec {
         }
         let binary = match &args.hidden.binary {
             Some(b) => fsx::absolute(b),
-            None => std::env::current_exe()
-                .and_then(|p| p.canonicalize())
-                .map(plain_path)
-                .context("cannot find the path of this program")?,
+            None => thin_binary()?,
         };
         if !binary.is_file() {
             anyhow::bail!("the host binary {} does not exist", binary.display());
@@ -129,8 +126,23 @@ impl Spec {
     }
 }
 
+/// The thin binary beside us (this is the daemon binary, which browsers
+/// never start), resolved as the manifests name it.
+pub(in crate::install) fn thin_binary() -> anyhow::Result<PathBuf> {
+    let thin =
+        crate::paths::beside_this_program(crate::paths::THIN_BIN).map_err(anyhow::Error::msg)?;
+    resolved(&thin)
+}
+
+/// `p` with links resolved, in the plain form a manifest or record holds.
+pub(in crate::install) fn resolved(p: &Path) -> anyhow::Result<PathBuf> {
+    p.canonicalize()
+        .map(plain_path)
+        .with_context(|| format!("cannot resolve {}", p.display()))
+}
+
 /// Windows' `canonicalize` gives `\\?\C:\...`; browsers want `C:\...`.
-fn plain_path(p: PathBuf) -> PathBuf {
+pub(in crate::install) fn plain_path(p: PathBuf) -> PathBuf {
     let s = p.to_string_lossy();
     match s.strip_prefix(r"\\?\") {
         Some(rest) if !rest.starts_with("UNC\\") => PathBuf::from(rest),

@@ -6,11 +6,12 @@ use super::browsers::{display_names, Family, Scope};
 use super::manifest::Manifest;
 use super::plan::Selection;
 use super::record::{Item, Owner, Record, What};
-use super::{env_for, registry, union, UninstallArgs};
+use super::registry::{self, RegistryError};
+use super::{env_for, union, UninstallArgs};
 use crate::config::{normalize_endpoint, Config};
 use crate::fsx::{self, absolute, read_opt, write_atomic};
 use crate::paths::Paths;
-use crate::util::push_unique;
+use crate::util::{push_unique, say};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,7 +39,7 @@ pub fn run(paths: &Paths, args: UninstallArgs) -> anyhow::Result<ExitCode> {
     let selected: Vec<&Item> = record.items.iter().filter(|i| filter.matches(i)).collect();
     for i in record.items.iter() {
         if let Some(others) = filter.partly(i) {
-            println!(
+            say!(
                 "kept {}: it also serves {}",
                 i.what.describe(),
                 display_names(&others)
@@ -46,15 +47,23 @@ pub fn run(paths: &Paths, args: UninstallArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if selected.is_empty() {
-        if record.items.is_empty() {
-            println!(
+        if record.items.is_empty() && !record.programs.is_empty() && !args.dry_run {
+            // Recorded by an install that registered nothing new. Saved
+            // before anything is printed, as below.
+            let lines = remove_programs(paths, &mut record);
+            record.save(&record_path)?;
+            for l in lines {
+                say!("{l}");
+            }
+        } else if record.items.is_empty() {
+            say!(
                 "nothing to uninstall: no install is recorded in {}",
                 record_path.display()
             );
         } else {
-            println!("nothing recorded matches; recorded:");
+            say!("nothing recorded matches; recorded:");
             for i in &record.items {
-                println!(
+                say!(
                     "  {} (app {}, {})",
                     i.what.describe(),
                     i.app_id,
@@ -68,24 +77,124 @@ pub fn run(paths: &Paths, args: UninstallArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {
-        println!("dry run: nothing is changed.");
+        say!("dry run: nothing is changed.");
+        let all = selected.len() == record.items.len();
         for i in selected {
-            println!("would undo {} (app {})", i.what.describe(), i.app_id);
+            say!("would undo {} (app {})", i.what.describe(), i.app_id);
+        }
+        if all {
+            for p in &record.programs {
+                say!("would delete {}", p.display());
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let had_programs = !record.programs.is_empty();
     let result = undo(&mut record, &filter);
+    let mut programs = Vec::new();
+    if result.is_ok() && record.items.is_empty() {
+        programs = remove_programs(paths, &mut record);
+    }
     record.save(&record_path)?;
     match result {
         Ok(lines) => {
-            for l in lines {
-                println!("{l}");
+            for l in lines.into_iter().chain(programs) {
+                say!("{l}");
+            }
+            if record.items.is_empty() && !had_programs {
+                programs_note();
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(e.context(
             "uninstall did not finish; what is left stays recorded, run it again after fixing this",
         )),
+    }
+}
+
+/// Deletes the program files an installer script copied, once nothing
+/// else is recorded; one line per file. One that cannot go is named with
+/// the way to remove it, and not kept: on Windows it is this very program
+/// (or the thin one waiting for it), which no later run could delete either.
+fn remove_programs(paths: &Paths, record: &mut Record) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut deleted = Vec::new();
+    for p in std::mem::take(&mut record.programs) {
+        match fsx::remove_file(&p) {
+            Ok(()) => {
+                lines.push(format!("deleted {}", p.display()));
+                deleted.push(p);
+            }
+            Err(e) => lines.push(format!(
+                "could not delete {}: {e}; {}",
+                p.display(),
+                if cfg!(windows) {
+                    "Windows cannot delete a running program: delete it (and its folder) once this command has ended"
+                } else {
+                    "delete it by hand"
+                }
+            )),
+        }
+    }
+    lines.extend(stop_daemon_of(paths, &deleted));
+    lines
+}
+
+/// This user's daemon, when it runs from a program file just deleted: asked
+/// to stop (SIGTERM: it lets refreshes in flight finish; sessions stay in
+/// the keychain), so nothing of the program stays running. Linux names a
+/// deleted program `<path> (deleted)` in `/proc/<pid>/exe`; elsewhere the
+/// daemon ends by itself once idle.
+#[cfg(target_os = "linux")]
+fn stop_daemon_of(paths: &Paths, deleted: &[PathBuf]) -> Option<String> {
+    let pid: i32 = std::fs::read_to_string(paths.pid_file())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let exe = exe.to_string_lossy();
+    let exe = Path::new(exe.strip_suffix(" (deleted)").unwrap_or(&exe));
+    if !deleted.iter().any(|d| d == exe) {
+        return None;
+    }
+    // SAFETY: a signal to a process of this user, named by its pid file.
+    Some(if unsafe { libc::kill(pid, libc::SIGTERM) } == 0 {
+        format!(
+            "stopped the daemon (pid {pid}) that ran from {}",
+            exe.display()
+        )
+    } else {
+        format!(
+            "could not stop the daemon (pid {pid}) that ran from {}: {}; it ends by itself once idle",
+            exe.display(),
+            std::io::Error::last_os_error()
+        )
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stop_daemon_of(_paths: &Paths, _deleted: &[PathBuf]) -> Option<String> {
+    None
+}
+
+/// Once nothing is registered any more, for binaries no installer script
+/// recorded (a package, a manual copy): where the two program files are
+/// and how they go — `uninstall` removes only what `install` wrote.
+fn programs_note() {
+    let thin = crate::paths::beside_this_program(crate::paths::THIN_BIN);
+    let daemon = std::env::current_exe();
+    if let (Ok(thin), Ok(daemon)) = (thin, daemon) {
+        let how = if thin.starts_with("/usr/bin") {
+            "`sudo dpkg -r logto-companion` removes them"
+        } else {
+            "delete both files to remove the program"
+        };
+        say!(
+            "nothing is registered any more; the program files stay: {} and {} ({how})",
+            thin.display(),
+            daemon.display()
+        );
     }
 }
 
@@ -197,6 +306,32 @@ pub fn undo(record: &mut Record, filter: &Filter) -> anyhow::Result<Vec<String>>
             push_unique(&mut o.created_dirs, d);
         }
     }
+    // Keys made above a removed key that still held another key: that one
+    // may have gone in this same run, so try again, innermost first; one
+    // still in use passes to the install whose key is inside it.
+    let mut keys = std::mem::take(&mut done.keys);
+    keys.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    keys.dedup();
+    for k in keys {
+        let gone = registry::Key::parse(&k).and_then(|key| registry::delete_if_empty(&key));
+        if gone == Ok(true) {
+            done.say(format!("deleted {k}"));
+            continue;
+        }
+        let inside = format!("{}\\", k.to_ascii_lowercase());
+        if let Some(o) = remaining
+            .iter_mut()
+            .filter(|i| match &i.what {
+                What::Registry { key, .. } => key.to_ascii_lowercase().starts_with(&inside),
+                _ => false,
+            })
+            .find_map(|i| i.owner.as_mut())
+        {
+            push_unique(&mut o.created_keys, k);
+            // Outermost first: every one is a prefix of the same key.
+            o.created_keys.sort_by_key(String::len);
+        }
+    }
     record.items = remaining;
     result.map(|()| done.lines)
 }
@@ -233,6 +368,9 @@ impl Shared<'_, '_> {
 struct Done {
     lines: Vec<String>,
     dirs: Vec<PathBuf>,
+    /// Registry keys made for what was removed that still hold another
+    /// install's key (handed to it at the end).
+    keys: Vec<String>,
 }
 
 impl Done {
@@ -377,27 +515,54 @@ fn undo_registry(key: &str, value: &str, s: &mut Shared, done: &mut Done) -> any
     if s.kept_by_others() {
         return Ok(());
     }
-    let current = registry::query_default(key)?;
-    if current.as_ref().and_then(|c| c.as_deref()) != Some(value) {
+    let k = registry::Key::parse(key).map_err(RegistryError::coded)?;
+    let current = registry::read_default(&k).map_err(RegistryError::coded)?;
+    if current.value() != Some(value) {
         done.say(format!(
             "left {key}: it no longer points at {value} (changed by someone else)"
         ));
         return Ok(());
     }
-    match s.owner.take() {
-        Some(o) if o.created => {
-            registry::delete_key(key)?;
-            done.say(format!("deleted {key}"));
-        }
-        Some(Owner {
-            original: Some(prev),
-            ..
-        }) => {
-            registry::set_default(key, &prev)?;
+    let Some(o) = s.owner.take() else {
+        return Ok(());
+    };
+    match &o.original {
+        Some(prev) => {
+            registry::set_default(&k, prev).map_err(RegistryError::coded)?;
             done.say(format!("restored {key} = {prev}"));
+            return Ok(());
         }
-        _ => {}
+        None => {
+            registry::delete_default(&k).map_err(RegistryError::coded)?;
+        }
     }
+    if !o.created {
+        // The key was there before, without a default value: only ours goes.
+        done.say(format!("removed the default value of {key}"));
+        return Ok(());
+    }
+    if registry::delete_if_empty(&k).map_err(RegistryError::coded)? {
+        done.say(format!("deleted {key}"));
+    } else {
+        done.say(format!(
+            "removed the default value of {key}; kept the key: something else was added to it"
+        ));
+        return Ok(());
+    }
+    // The levels install created for it, innermost first, while empty; one
+    // that still holds another install's key passes to that install.
+    let mut above = o.created_keys;
+    while let Some(k) = above.last() {
+        if !registry::Key::parse(k)
+            .and_then(|k| registry::delete_if_empty(&k))
+            .map_err(RegistryError::coded)?
+        {
+            break;
+        }
+        done.say(format!("deleted {k}"));
+        above.pop();
+    }
+    done.keys.extend(above);
     Ok(())
 }
 
@@ -532,6 +697,7 @@ mod tests {
             created: true,
             original: None,
             created_dirs: vec![path.parent().unwrap().to_path_buf()],
+            created_keys: Vec::new(),
         });
         let b = manifest_item("b", &["firefox"], &path, &["b@x"]);
         let mut record = Record {

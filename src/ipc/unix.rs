@@ -1,61 +1,15 @@
-//! Unix-domain socket transport: `$XDG_RUNTIME_DIR/logto-companion/daemon.sock`
+//! Unix-domain socket, the daemon's side: `$XDG_RUNTIME_DIR/logto-companion/daemon.sock`
 //! in a 0700 directory, socket 0600, peers checked by uid (SO_PEERCRED).
 
-use super::{await_ready, daemon_lock, BindError, IpcError};
+use super::{daemon_lock, BindError};
 use crate::paths::Paths;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-/// The client side of a connection (blocking).
-pub type Stream = UnixStream;
 
 /// The daemon side of one accepted connection.
 pub type ServerStream = tokio::net::UnixStream;
-
-/// Connects without starting anything (for `status`, `doctor`).
-pub fn connect_existing(paths: &Paths) -> io::Result<Stream> {
-    UnixStream::connect(paths.socket())
-}
-
-/// Starts `logto-companion daemon --detach` in its own session (so the
-/// browser killing the host's process group does not kill it) and waits
-/// for its readiness line.
-pub(super) fn spawn_daemon() -> Result<(), IpcError> {
-    let exe = std::env::current_exe()
-        .map_err(|e| IpcError::Start(format!("cannot find our own executable: {e}")))?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["daemon", "--detach"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    // SAFETY: setsid is async-signal-safe and touches no Rust state.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| IpcError::Start(format!("spawn failed: {e}")))?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| IpcError::Start("no stdout pipe".into()))?;
-    // Reap the daemon when it exits, so it never lingers as a zombie of a
-    // long-lived host.
-    std::thread::spawn(move || {
-        let _ = child.wait();
-    });
-    await_ready(stdout)
-}
 
 /// What the daemon holds between binding and running its runtime: the
 /// bound socket and the single-instance lock.

@@ -640,7 +640,7 @@ mod tests {
     mod secret_service {
         use super::*;
         use crate::store::entries::{account, tests::record, ENTRY_LIMIT};
-        use std::time::{Duration, Instant};
+        use std::time::Instant;
 
         /// True: run the test body here (inside `scripts/with-keyring`).
         /// Else the test re-runs itself through `scripts/with-keyring` and
@@ -786,8 +786,9 @@ mod tests {
                 s.load(&ep, "absent").unwrap();
             }
             let per_get = started.elapsed() / 20;
+            // Printed, not asserted: a time limit would only measure how
+            // busy the machine is. Reuse is what `opens()` proves.
             eprintln!("save/load timings {timings:?}; get of an absent entry {per_get:?}");
-            assert!(per_get < Duration::from_millis(50), "{per_get:?}");
             assert_eq!(s.raw().opens(), 1);
         }
 

@@ -60,8 +60,13 @@ impl Inst {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_program(Path::new(BIN.as_str()), args)
+    }
+
+    /// `args` run by `program`, a copy of the binary (e.g. an installed one).
+    fn run_program(&self, program: &Path, args: &[&str]) -> Output {
         self.env
-            .command()
+            .command_of(program)
             .env("LOGTO_COMPANION_ROOT", &self.root)
             // Detection looks on PATH under the root: only fake installs.
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
@@ -71,7 +76,11 @@ impl Inst {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+        self.ok_program(Path::new(BIN.as_str()), args)
+    }
+
+    fn ok_program(&self, program: &Path, args: &[&str]) -> String {
+        let out = self.run_program(program, args);
         assert!(
             out.status.success(),
             "{args:?} failed ({}):\nstdout: {}\nstderr: {}",
@@ -281,7 +290,7 @@ fn chromium_and_firefox_manifest_shapes() {
     assert_eq!(f["allowed_extensions"], serde_json::json!([FF_ID]));
     assert_eq!(f["path"], cj["path"]);
     // The path is this very binary, canonical.
-    let bin = std::fs::canonicalize(BIN).unwrap();
+    let bin = std::fs::canonicalize(&*BIN).unwrap();
     assert_eq!(cj["path"], bin.to_str().unwrap());
 }
 
@@ -835,7 +844,7 @@ fn doctor_names_each_problem_of_a_broken_setup() {
     // discovery document with the wrong issuer.
     let gone = t.env.dir.path().join("bin/logto-companion");
     std::fs::create_dir_all(gone.parent().unwrap()).unwrap();
-    std::fs::copy(BIN, &gone).unwrap();
+    std::fs::copy(&*BIN, &gone).unwrap();
     let wrong_issuer = serve_json(|_| r#"{"issuer":"https://somewhere.else/oidc"}"#.to_string());
     t.ok(&[
         "install",
@@ -941,7 +950,8 @@ fn doctor_reports_invalid_manifest_json_and_wrong_name() {
     std::fs::write(
         dir.join("logto_companion.json"),
         format!(
-            r#"{{"name":"other","path":"{BIN}","type":"stdio","allowed_origins":["{EXT_ORIGIN}"]}}"#
+            r#"{{"name":"other","path":"{}","type":"stdio","allowed_origins":["{EXT_ORIGIN}"]}}"#,
+            *BIN
         ),
     )
     .unwrap();
@@ -954,13 +964,13 @@ fn install_sh() -> PathBuf {
 }
 
 #[test]
-fn install_sh_copies_the_binary_and_runs_install() {
+fn install_sh_copies_both_binaries_and_runs_install() {
     let t = Inst::new();
     let prefix = t.env.dir.path().join("prefix");
     let profile = t.env.dir.path().join("profile");
     let out = std::process::Command::new("sh")
         .arg(install_sh())
-        .args(["--binary", BIN])
+        .args(["--binary", BIN.as_str()])
         .args([
             "--endpoint",
             ENDPOINT_URL,
@@ -984,6 +994,9 @@ fn install_sh_copies_the_binary_and_runs_install() {
     let installed = prefix.join("bin/logto-companion");
     use std::os::unix::fs::PermissionsExt;
     assert!(std::fs::metadata(&installed).unwrap().permissions().mode() & 0o111 != 0);
+    // Both binaries, side by side: the thin one starts the daemon from there.
+    let daemon = prefix.join("bin/logto-companion-daemon");
+    assert!(std::fs::metadata(&daemon).unwrap().permissions().mode() & 0o111 != 0);
     // The manifest points at the installed copy, not the build folder.
     let m = read_json(&profile.join("NativeMessagingHosts/logto_companion.json"));
     assert_eq!(
@@ -992,6 +1005,69 @@ fn install_sh_copies_the_binary_and_runs_install() {
         "{text}"
     );
     assert!(text.contains("is not on your PATH"), "{text}");
+
+    // A second app, registered with the installed binary itself.
+    let run = |args: &[&str]| t.ok_program(&installed, args);
+    run(&[
+        "install",
+        "--endpoint",
+        ENDPOINT_URL,
+        "--app-id",
+        "second-app",
+        "--browser",
+        "none",
+    ]);
+    // One app goes: the programs stay, the other app needs them.
+    let text = run(&["uninstall", "--app-id", APP_ID]);
+    assert!(!text.contains("deleted"), "{text}");
+    assert!(installed.is_file() && daemon.is_file(), "{text}");
+    assert!(!profile
+        .join("NativeMessagingHosts/logto_companion.json")
+        .exists());
+    // A daemon running from the installed files (memory store: this test
+    // has no keychain).
+    let config = t.env.config_path();
+    let cfg = std::fs::read_to_string(&config).unwrap();
+    let others: Vec<&str> = cfg.lines().filter(|l| !l.starts_with("store ")).collect();
+    t.env
+        .write_config(&format!("store = \"memory\"\n{}\n", others.join("\n")));
+    run(&["ping"]);
+    let pid = t.env.daemon_pid().expect("the daemon's pid file");
+    assert!(
+        t.env.daemon_processes().contains(&pid),
+        "daemon {pid} not found"
+    );
+    // The last one goes: so do both program files install.sh copied, the
+    // record, and the daemon that ran from them.
+    let text = run(&["uninstall"]);
+    for p in [&installed, &daemon] {
+        let p = p.canonicalize().unwrap_or(p.to_path_buf());
+        assert!(text.contains(&format!("deleted {}", p.display())), "{text}");
+    }
+    assert!(!installed.exists() && !daemon.exists(), "{text}");
+    assert!(!t.record().exists(), "{text}");
+    assert!(
+        text.contains(&format!("stopped the daemon (pid {pid})")),
+        "{text}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while t.env.daemon_processes().contains(&pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daemon {pid} still runs:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn uninstall_of_binaries_no_script_copied_names_them_and_keeps_them() {
+    let t = Inst::new();
+    t.ok(&with(base_args(), &["--browser", "none"]));
+    let text = t.ok(&["uninstall"]);
+    assert!(text.contains("the program files stay"), "{text}");
+    assert!(Path::new(BIN.as_str()).is_file() && Path::new(DAEMON_BIN).is_file());
+    assert!(!t.record().exists());
 }
 
 #[test]
@@ -1018,4 +1094,56 @@ fn install_sh_help_and_missing_cargo() {
         "{err}"
     );
     assert!(!t.home().join(".local/bin").exists());
+}
+
+/// `args` with stdout a pipe whose reader has already left.
+#[cfg(unix)]
+fn into_a_closed_pipe(t: &Inst, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = t
+        .env
+        .command()
+        .env("LOGTO_COMPANION_ROOT", &t.root)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    out
+}
+
+/// `doctor | head -1`: the reader leaves after one line and doctor ends
+/// quietly (SIGPIPE, as any Unix tool), not with Rust's broken-pipe panic.
+#[cfg(unix)]
+#[test]
+fn doctor_into_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let out = into_a_closed_pipe(&Inst::new(), &["doctor", "--offline"]);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}
+
+/// `install | head -1` and `uninstall | head -1`: the lines the reader did
+/// not take are lost, the work is not: both finish it and say so by their
+/// exit code.
+#[cfg(unix)]
+#[test]
+fn install_and_uninstall_into_a_closed_pipe_do_all_their_work() {
+    let t = Inst::new();
+    let out = into_a_closed_pipe(&t, &with(base_args(), &["--browser", "chromium,firefox"]));
+    assert!(out.status.success(), "{:?}", out.status);
+    let chromium = t
+        .home()
+        .join(".config/chromium/NativeMessagingHosts/logto_companion.json");
+    let firefox = t
+        .home()
+        .join(".mozilla/native-messaging-hosts/logto_companion.json");
+    assert!(chromium.is_file() && firefox.is_file());
+    assert!(t.record().is_file());
+    let out = into_a_closed_pipe(&t, &["uninstall"]);
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(!chromium.exists() && !firefox.exists() && !t.record().exists());
 }

@@ -551,7 +551,7 @@ fn keyutils_fallback_survives_a_restart() {
     let _session = SessionKeyring::hold(&ring);
     let host = |origin: &str| {
         let mut cmd = Command::new("keyctl");
-        cmd.args(["session", &ring, BIN, origin]);
+        cmd.args(["session", &ring, BIN.as_str(), origin]);
         for k in [
             "XDG_CONFIG_DIRS",
             "XDG_DATA_DIRS",

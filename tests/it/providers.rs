@@ -252,7 +252,9 @@ fn dot_busy_pinned_port_is_redirect_port_in_use_at_once() {
             .contains(&s.port.to_string()),
         "the message names the port: {r}"
     );
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    // "At once" against the other outcome, a sign-in left waiting for its
+    // timeout (minutes); the bound leaves room for a busy machine.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(
         !a.events.iter().any(|e| e["event"] == "signInStarted"),
         "{:?}",
@@ -426,7 +428,9 @@ fn par_refusal(s: &Setup, want: &str) {
     let took = t.elapsed();
     assert_eq!(error_code(&r), "idp_error", "{r}");
     assert_eq!(r["error"]["data"]["error"], want, "{r}");
-    assert!(took < Duration::from_millis(800), "took {took:?}");
+    // "At once" against the other outcome, a sign-in left waiting for its
+    // timeout (minutes); the bound leaves room for a busy machine.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(
         !a.events.iter().any(|e| e["event"] == "signInStarted"),
         "{:?}",

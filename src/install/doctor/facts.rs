@@ -11,7 +11,7 @@ use crate::install::browsers::{
 };
 use crate::install::manifest::DEFAULT_HOST_NAME;
 use crate::install::record::{Record, What};
-use crate::install::registry;
+use crate::install::registry::{self, Reading, RegistryError};
 use crate::paths::Paths;
 use crate::util::push_unique;
 use std::path::PathBuf;
@@ -46,7 +46,10 @@ pub struct Facts<'a> {
     pub paths: &'a Paths,
     pub env: &'a Env,
     /// Where this program runs from.
+    /// The daemon binary (doctor runs in it).
     pub exe: String,
+    /// The thin binary beside it, which the manifests should name.
+    pub thin_exe: String,
     pub config_path: PathBuf,
     pub config: Result<Config, ConfigError>,
     /// The registered apps (none when the config is unreadable).
@@ -57,6 +60,26 @@ pub struct Facts<'a> {
     pub browsers: Vec<Seen>,
     pub places: Vec<Place>,
     pub manifests: Vec<Found>,
+    /// Windows: every key a browser of the table reads (both hives, every
+    /// host name) and every recorded key, each read once.
+    pub registry: Vec<KeyReading>,
+}
+
+/// Windows: a registry key and what its default value is.
+pub struct KeyReading {
+    /// As the table and the record spell it (`HKEY_CURRENT_USER\…`).
+    pub key: String,
+    /// The browsers that read it.
+    pub readers: Vec<&'static Browser>,
+    pub reading: Result<Reading, RegistryError>,
+}
+
+impl KeyReading {
+    /// The folder of the manifest the key points at.
+    fn manifest_dir(&self) -> Option<PathBuf> {
+        let v = self.reading.as_ref().ok()?.value()?;
+        PathBuf::from(v).parent().map(PathBuf::from)
+    }
 }
 
 impl Facts<'_> {
@@ -69,8 +92,12 @@ impl Facts<'_> {
         let exe = std::env::current_exe()
             .ok()
             .and_then(|p| p.canonicalize().ok())
+            .map(crate::install::spec::plain_path)
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "?".into());
+        let thin_exe = crate::paths::beside_this_program(crate::paths::THIN_BIN)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|e| format!("? ({e})"));
         let config_path = paths.config_file();
         let config = Config::load(&config_path);
         let apps = config.as_ref().map(|c| c.apps.clone()).unwrap_or_default();
@@ -84,7 +111,7 @@ impl Facts<'_> {
                 }
             }
         }
-        let registry = registry_manifests(env, &hosts);
+        let registry = read_registry(env, &hosts, record.as_ref().ok());
         let browsers = BROWSERS
             .iter()
             .filter(|b| b.supported_on(env.os))
@@ -94,8 +121,8 @@ impl Facts<'_> {
                 dirs: if env.os == Os::Windows {
                     registry
                         .iter()
-                        .filter(|m| m.browser.id == b.id)
-                        .filter_map(|m| m.dir.clone())
+                        .filter(|k| k.readers.iter().any(|r| r.id == b.id))
+                        .filter_map(KeyReading::manifest_dir)
                         .collect()
                 } else {
                     both_scopes(b, env)
@@ -106,6 +133,7 @@ impl Facts<'_> {
             paths,
             env,
             exe,
+            thin_exe,
             config_path,
             config,
             apps,
@@ -114,8 +142,9 @@ impl Facts<'_> {
             browsers,
             places: Vec::new(),
             manifests: Vec::new(),
+            registry,
         };
-        f.collect_places(user_data_dirs, &registry);
+        f.collect_places(user_data_dirs);
         f.read_manifests();
         f
     }
@@ -123,7 +152,7 @@ impl Facts<'_> {
     /// Every folder a manifest could be in: the table's (with sandboxes),
     /// `--user-data-dir`, what the record says was written, and on Windows
     /// what the registry points at.
-    fn collect_places(&mut self, user_data_dirs: &[PathBuf], registry: &[RegistryManifest]) {
+    fn collect_places(&mut self, user_data_dirs: &[PathBuf]) {
         let env = self.env;
         let mut places = Vec::new();
         if env.os != Os::Windows {
@@ -163,10 +192,11 @@ impl Facts<'_> {
                 }
             }
         }
-        for m in registry {
-            if let Some(dir) = &m.dir {
-                let b = m.browser;
-                add_place(&mut places, dir.clone(), b.family, b.name.to_string());
+        for k in &self.registry {
+            if let Some(dir) = k.manifest_dir() {
+                for b in &k.readers {
+                    add_place(&mut places, dir.clone(), b.family, b.name.to_string());
+                }
             }
         }
         self.places = places;
@@ -221,33 +251,51 @@ fn add_place(places: &mut Vec<Place>, dir: PathBuf, family: Family, reader: Stri
     });
 }
 
-/// Windows: a registry key of a browser and the folder of the manifest it
-/// points at (`None`: no such key or no value).
-struct RegistryManifest {
-    browser: &'static Browser,
-    dir: Option<PathBuf>,
-}
-
-/// Reads every browser's keys, both hives, every host name, once.
-fn registry_manifests(env: &Env, hosts: &[String]) -> Vec<RegistryManifest> {
+/// Reads every browser's keys (both hives, every host name) and every key
+/// the record names, each once: many browsers share Chrome's key.
+fn read_registry(env: &Env, hosts: &[String], record: Option<&Record>) -> Vec<KeyReading> {
     if env.os != Os::Windows {
         return Vec::new();
     }
-    let mut out = Vec::new();
+    let mut keys: Vec<(String, Vec<&'static Browser>)> = Vec::new();
+    let mut add = |key: String, b: Option<&'static Browser>| {
+        let i = match keys.iter().position(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+            Some(i) => i,
+            None => {
+                keys.push((key, Vec::new()));
+                keys.len() - 1
+            }
+        };
+        if let Some(b) = b {
+            if !keys[i].1.iter().any(|r| r.id == b.id) {
+                keys[i].1.push(b);
+            }
+        }
+    };
     for b in BROWSERS.iter().filter(|b| b.supported_on(env.os)) {
         for scope in [Scope::User, Scope::System] {
             for h in hosts {
                 for k in browsers::registry_keys(b, scope, h) {
-                    let dir = match registry::query_default(&k) {
-                        Ok(Some(Some(p))) => PathBuf::from(p).parent().map(PathBuf::from),
-                        _ => None,
-                    };
-                    out.push(RegistryManifest { browser: b, dir });
+                    add(k, Some(b));
                 }
             }
         }
     }
-    out
+    for i in record.map(|r| r.items.as_slice()).unwrap_or_default() {
+        if let What::Registry { key, .. } = &i.what {
+            add(key.clone(), None);
+            for id in &i.browsers {
+                add(key.clone(), browsers::by_id(id));
+            }
+        }
+    }
+    keys.into_iter()
+        .map(|(key, readers)| KeyReading {
+            reading: registry::Key::parse(&key).and_then(|k| registry::read_default(&k)),
+            key,
+            readers,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,13 +4,18 @@
 use super::facts::{Facts, Found, Place};
 use super::{install_cmd, wanted, Report};
 use crate::config::AppConfig;
-use crate::install::browsers::Family;
+use crate::install::browsers::{Family, Os};
 use crate::install::manifest;
 use std::path::{Path, PathBuf};
 
 pub fn check_manifests(r: &mut Report, f: &Facts) {
+    // Windows: the manifest names the exe the browser starts; say when that
+    // is another copy than the one running doctor (fine for an installed
+    // copy, and the reason a fix "did nothing" when it is a stale one).
+    // Unix keeps its report as it was.
+    let this_exe = (f.env.os == Os::Windows).then_some(f.thin_exe.as_str());
     for found in &f.manifests {
-        check_manifest(r, found, &f.places[found.place], &f.apps);
+        check_manifest(r, found, &f.places[found.place], &f.apps, this_exe);
     }
     if !f.manifests.is_empty() {
         return;
@@ -38,7 +43,13 @@ pub fn check_manifests(r: &mut Report, f: &Facts) {
 
 /// One manifest file: well-formed, pointing at an executable binary, and
 /// listing every extension the config allows.
-fn check_manifest(r: &mut Report, found: &Found, place: &Place, apps: &[AppConfig]) {
+fn check_manifest(
+    r: &mut Report,
+    found: &Found,
+    place: &Place,
+    apps: &[AppConfig],
+    this_exe: Option<&str>,
+) {
     let who = place.readers.join(", ");
     let label = format!("{} ({who})", found.file.display());
     let m = match manifest::problems(&found.text, &found.host, place.family) {
@@ -80,6 +91,20 @@ fn check_manifest(r: &mut Report, found: &Found, place: &Place, apps: &[AppConfi
             format!("{label}: the host binary {} is not executable", m.path),
             format!("chmod +x {}", m.path),
         );
+    } else if target.file_name() == Some(std::ffi::OsStr::new(crate::paths::THIN_BIN))
+        && !target.with_file_name(crate::paths::DAEMON_BIN).is_file()
+    {
+        // The thin host starts the daemon from its own folder.
+        fine = false;
+        r.fail(
+            "manifest",
+            format!(
+                "{label}: the host binary {} has no {} beside it, so it cannot start the daemon",
+                m.path,
+                crate::paths::DAEMON_BIN
+            ),
+            "reinstall both binaries side by side (installers/install.sh, the .deb or the Windows zip)",
+        );
     }
     for (id, app) in wanted(apps, place.family) {
         if !m.ids(place.family).contains(&id) {
@@ -98,6 +123,17 @@ fn check_manifest(r: &mut Report, found: &Found, place: &Place, apps: &[AppConfi
             );
         }
     }
+    if let Some(exe) = this_exe.filter(|e| !same_file(&target, Path::new(e))) {
+        if target.exists() {
+            r.info(
+                "manifest",
+                format!(
+                    "{label}: \"path\" is {}, not this program ({}); browsers start {}, so run its doctor to check the copy they use",
+                    m.path, exe, m.path
+                ),
+            );
+        }
+    }
     if fine {
         r.ok(
             "manifest",
@@ -107,6 +143,14 @@ fn check_manifest(r: &mut Report, found: &Found, place: &Place, apps: &[AppConfi
                 m.ids(place.family).len()
             ),
         );
+    }
+}
+
+/// The same file, however spelled (case, `\\?\`, `..`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

@@ -13,6 +13,7 @@ mod endpoint;
 mod facts;
 mod keychain;
 mod manifests;
+mod registry;
 
 use super::{env_for, DoctorArgs};
 use crate::config::AppConfig;
@@ -40,6 +41,9 @@ pub struct Check {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The stable code of the error behind a failure, where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
 }
 
 impl Check {
@@ -69,6 +73,7 @@ impl Report {
             area,
             message,
             fix,
+            code: None,
         });
     }
     pub fn ok(&mut self, area: &'static str, m: String) {
@@ -80,6 +85,19 @@ impl Report {
     pub fn fail(&mut self, area: &'static str, m: String, fix: impl Into<String>) {
         self.push(Status::Fail, area, m, Some(fix.into()));
     }
+    /// A failure with the stable code of the error behind it.
+    pub fn fail_code(
+        &mut self,
+        area: &'static str,
+        code: &'static str,
+        m: String,
+        fix: impl Into<String>,
+    ) {
+        self.fail(area, m, fix);
+        if let Some(c) = self.checks.last_mut() {
+            c.code = Some(code);
+        }
+    }
 }
 
 /// `logto-companion doctor`.
@@ -88,6 +106,9 @@ pub fn run(paths: &Paths, args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let facts = Facts::gather(paths, &env, &args.host_names, &args.user_data_dirs);
     let mut r = Report::default();
     checks(&mut r, &facts, args.offline);
+    // Only now: during the checks a daemon closing the socket must stay a
+    // reported problem, not a silent death by SIGPIPE.
+    logto_companion_client::commands::printing_now();
     let failures = r.checks.iter().filter(|c| c.status == Status::Fail).count();
     if args.json {
         println!(
@@ -115,10 +136,26 @@ pub fn run(paths: &Paths, args: DoctorArgs) -> anyhow::Result<ExitCode> {
 fn checks(r: &mut Report, f: &Facts, offline: bool) {
     r.info(
         "binary",
-        format!("logto-companion {} at {}", env!("CARGO_PKG_VERSION"), f.exe),
+        format!(
+            "logto-companion {} at {}, daemon binary {}",
+            env!("CARGO_PKG_VERSION"),
+            f.thin_exe,
+            f.exe
+        ),
+    );
+    r.info(
+        "paths",
+        format!(
+            "config {}; install record {}; logs {}; runtime {}",
+            f.config_path.display(),
+            f.paths.install_record().display(),
+            f.paths.log_dir().display(),
+            f.paths.runtime_dir.display()
+        ),
     );
     config::check_config(r, f);
     config::check_record_readable(r, f);
+    registry::check_registry(r, f);
     manifests::check_manifests(r, f);
     browsers::check_browsers(r, f);
     config::check_recorded_files(r, f);

@@ -15,7 +15,22 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_logto-companion");
+/// The thin `logto-companion` (what manifests point at and users type),
+/// built beside the daemon binary by `cargo test` (the client crate's own
+/// integration test makes cargo build it).
+pub static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let daemon = PathBuf::from(DAEMON_BIN);
+    let thin = daemon.with_file_name(format!("logto-companion{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        thin.is_file(),
+        "{} is missing: run `cargo build --workspace` (or `cargo test --workspace`)",
+        thin.display()
+    );
+    thin.to_string_lossy().into_owned()
+});
+
+/// The daemon binary (every subcommand; the thin binary starts it).
+pub const DAEMON_BIN: &str = env!("CARGO_BIN_EXE_logto-companion-daemon");
 pub const EXT_ORIGIN: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop/";
 pub const OTHER_ORIGIN: &str = "chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba/";
 pub const ENDPOINT: &str = "http://127.0.0.1:9";
@@ -98,7 +113,12 @@ allowed_origins = ["{EXT_ORIGIN}"]
     }
 
     pub fn command(&self) -> Command {
-        let mut c = Command::new(BIN);
+        self.command_of(&*BIN)
+    }
+
+    /// `program` (another copy of the binary) in this environment.
+    pub fn command_of(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
         for k in [
             "XDG_CONFIG_DIRS",
             "XDG_DATA_DIRS",
@@ -138,9 +158,10 @@ allowed_origins = ["{EXT_ORIGIN}"]
             if !args.iter().any(|a| *a == b"daemon") {
                 continue;
             }
-            if !String::from_utf8_lossy(args.first().copied().unwrap_or_default())
-                .ends_with("logto-companion")
-            {
+            // Auto-started: the daemon binary's path; handed off by the thin
+            // binary: `exec` keeps the `logto-companion` argv[0].
+            let arg0 = String::from_utf8_lossy(args.first().copied().unwrap_or_default());
+            if !arg0.ends_with("logto-companion-daemon") && !arg0.ends_with("logto-companion") {
                 continue;
             }
             let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();

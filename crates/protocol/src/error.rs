@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn every_error_code_is_documented() {
-        let doc = include_str!("../../docs/protocol.md");
+        let doc = include_str!("../../../docs/protocol.md");
         for c in ErrorCode::ALL {
             assert!(
                 doc.contains(&format!("`{}`", c.as_str())),

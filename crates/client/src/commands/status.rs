@@ -1,12 +1,17 @@
 //! `ping` and `status`.
 
-use super::*;
+use super::{connect, describe_user, now_secs, CliError};
+use crate::paths::Paths;
+use logto_companion_protocol::{NoParams, PingResult, Request, StatusResult};
+use serde_json::json;
+use std::process::ExitCode;
 
-pub(super) fn ping(paths: &Paths, as_json: bool) -> Result<ExitCode, CliError> {
+pub fn ping(paths: &Paths, as_json: bool) -> Result<ExitCode, CliError> {
     let start = std::time::Instant::now();
     let mut client = connect(paths)?;
     let result: PingResult = client.call(&Request::Ping(NoParams))?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
+    super::printing_now();
     if as_json {
         println!("{}", json!({"result": result, "ms": ms}));
     } else {
@@ -15,11 +20,7 @@ pub(super) fn ping(paths: &Paths, as_json: bool) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn status(
-    paths: &Paths,
-    app_id: Option<&str>,
-    as_json: bool,
-) -> Result<ExitCode, CliError> {
+pub fn status(paths: &Paths, app_id: Option<&str>, as_json: bool) -> Result<ExitCode, CliError> {
     // Sessions live in the keychain and only the daemon reads them, so a
     // status starts the daemon if needed (and says it was not running).
     let was_running = crate::ipc::connect_existing(paths).is_ok();
@@ -28,6 +29,7 @@ pub(super) fn status(
     if let Some(id) = app_id {
         st.apps.retain(|a| a.app_id == id);
     }
+    super::printing_now();
     if as_json {
         println!(
             "{}",
@@ -49,7 +51,7 @@ pub(super) fn status(
     if st.apps.is_empty() {
         println!("apps: none usable from the command line (run `logto-companion install …`)");
     }
-    let now = crate::oidc::tokens::now_secs();
+    let now = now_secs();
     for app in st.apps {
         println!("app {} at {}", app.app_id, app.endpoint);
         if let Some(err) = &app.error {

@@ -21,9 +21,20 @@ pub enum Origin {
 const CHROME_PREFIX: &str = "chrome-extension://";
 const CLI: &str = "cli";
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not an origin: expected chrome-extension://<32-letter id>/, a Firefox add-on id (name@domain or {{GUID}}), or \"cli\"")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadOrigin(pub String);
+
+impl fmt::Display for BadOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not an origin: expected chrome-extension://<32-letter id>/, a Firefox add-on id (name@domain or {{GUID}}), or \"cli\"",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for BadOrigin {}
 
 impl Origin {
     /// A Chromium extension id: 32 letters a–p.

@@ -2,10 +2,10 @@
 //! async runtime on the `logto-companion token` path: scripts call it per
 //! request).
 
-use super::{connect_or_start, IpcError, Stream};
-use crate::codec::{read_frame, write_frame, FrameError, MAX_OUTBOUND};
+use crate::ipc::{connect_or_start, IpcError, Stream};
 use crate::paths::Paths;
-use crate::protocol::{
+use logto_companion_protocol::codec::{read_frame, write_frame, FrameError, MAX_OUTBOUND};
+use logto_companion_protocol::{
     request_frame, Connect, ConnectInfo, ErrorCode, Event, Incoming, Origin, Request, RpcError,
 };
 use serde::de::DeserializeOwned;
@@ -29,7 +29,7 @@ impl Client {
         origin: &Origin,
         kind: &str,
     ) -> Result<Client, IpcError> {
-        let stream = super::connect_existing(paths).map_err(IpcError::Connect)?;
+        let stream = crate::ipc::connect_existing(paths).map_err(IpcError::Connect)?;
         Self::handshake(stream, origin, kind)
     }
 
@@ -43,15 +43,8 @@ impl Client {
         };
         let frame = serde_json::to_vec(&hello).unwrap_or_default();
         if let Err(e) = write_frame(&mut stream, &frame, MAX_OUTBOUND) {
-            // The daemon may have refused us and closed before reading the
-            // handshake (another uid): its reason is waiting to be read.
-            if let Ok(Some(reply)) = read_frame(&mut stream, MAX_OUTBOUND) {
-                if let Ok(Incoming::Reply {
-                    error: Some(err), ..
-                }) = serde_json::from_slice(&reply)
-                {
-                    return Err(IpcError::Refused(err));
-                }
+            if let Some(err) = refusal(&mut stream) {
+                return Err(IpcError::Refused(err));
             }
             return Err(match e {
                 FrameError::Io(io) => IpcError::Connect(io),
@@ -68,7 +61,9 @@ impl Client {
         let id = self.next_id;
         self.next_id += 1;
         let frame = request_frame(&Value::from(id), request);
-        write_frame(&mut self.stream, &frame, MAX_OUTBOUND).map_err(unavailable)?;
+        if let Err(e) = write_frame(&mut self.stream, &frame, MAX_OUTBOUND) {
+            return Err(refusal(&mut self.stream).unwrap_or_else(|| unavailable(e)));
+        }
         Ok(id)
     }
 
@@ -125,6 +120,22 @@ impl Client {
     /// Sends one request and waits for its reply.
     pub fn call<R: DeserializeOwned>(&mut self, request: &Request) -> Result<R, RpcError> {
         self.call_with_events(request, |_| {})
+    }
+}
+
+/// After a failed write: the daemon may have refused the connection (another
+/// uid) and closed it before reading what we sent, and the handshake may
+/// even have gone out before it closed; its reason (an error with a null
+/// id) is waiting to be read, and says more than a broken pipe.
+fn refusal(stream: &mut Stream) -> Option<RpcError> {
+    let reply = read_frame(stream, MAX_OUTBOUND).ok()??;
+    match serde_json::from_slice(&reply) {
+        Ok(Incoming::Reply {
+            id: Value::Null,
+            error: Some(err),
+            ..
+        }) => Some(err),
+        _ => None,
     }
 }
 

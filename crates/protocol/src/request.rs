@@ -311,7 +311,7 @@ mod tests {
 
     #[test]
     fn every_method_is_in_the_methods_table_of_the_doc_and_only_those() {
-        let doc = include_str!("../../docs/protocol.md");
+        let doc = include_str!("../../../docs/protocol.md");
         let section = doc
             .split("## Methods")
             .nth(1)

@@ -1,7 +1,10 @@
-//! The whole wire contract: requests, replies, events, error codes and the
-//! connection handshake, typed in both directions.
+//! The whole wire contract: the framing, requests, replies, events, error
+//! codes and the connection handshake, typed in both directions.
 //!
-//! Types only — no I/O, no logic beyond parsing. `docs/protocol.md` is the
+//! Its own crate, depending on serde and serde_json only, because both
+//! binaries speak it: the thin `logto-companion` (host relay, `token`,
+//! `status`) must not pull in the daemon's runtime, TLS or keychain to do so.
+//! Types and framing only — no sockets, no logic beyond parsing. `docs/protocol.md` is the
 //! human-readable twin of this module and `extension-shim/` its JS client;
 //! the three change together (the doc is checked against [`Method::ALL`]
 //! and [`ErrorCode::ALL`] by unit tests).
@@ -10,8 +13,10 @@
 //! - [`reply`]: the typed results;
 //! - [`event`]: what the daemon pushes;
 //! - [`error`]: [`ErrorCode`] and [`RpcError`];
-//! - [`origin`]: who is calling ([`Origin`]).
+//! - [`origin`]: who is calling ([`Origin`]);
+//! - [`codec`]: the `u32` length + JSON framing of every hop (blocking).
 
+pub mod codec;
 pub mod error;
 pub mod event;
 pub mod origin;

@@ -7,8 +7,12 @@
 //!
 //! What it does add:
 //! - the transport handshake (`connect` with the caller's origin);
-//! - limits: an oversized frame from the browser gets `message_too_large`
-//!   and the host exits; a daemon reply above Chrome's 1 MiB becomes an error;
+//! - limits: the daemon owns the configured `max_frame` and answers a frame
+//!   above it with `message_too_large` (null id) before closing the
+//!   connection; the host relays that answer and ends the port, as the
+//!   protocol says. The host itself reads at most [`HOST_MAX_INBOUND`] (what
+//!   Chrome can send at all), so a broken browser announcing 4 GiB costs
+//!   nothing. A daemon reply above Chrome's 1 MiB becomes an error;
 //! - nothing per OS: on Windows stdin/stdout stay binary as they are
 //!   (Rust's stdio writes raw bytes to the browser's pipes, no CRT text
 //!   mode), and `--parent-window=<hwnd>` after the origin is ignored by
@@ -17,10 +21,10 @@
 //!   `daemon_unavailable`, the daemon is restarted, and the last `hello` is
 //!   replayed so the next request works as if nothing happened.
 
-use crate::codec::{read_frame, write_frame, FrameError, MAX_OUTBOUND};
 use crate::ipc::{connect_or_start, Stream};
 use crate::paths::Paths;
-use crate::protocol::{reply_err, Connect, ConnectInfo, ErrorCode, RpcError};
+use logto_companion_protocol::codec::{read_frame, write_frame, FrameError, MAX_OUTBOUND};
+use logto_companion_protocol::{reply_err, Connect, ConnectInfo, ErrorCode, RpcError};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -32,12 +36,24 @@ use std::time::Duration;
 const REPLAY_ID: &str = "__logto_companion_host_replay__";
 
 /// Just enough of a frame to track it; the rest is relayed untouched.
+/// The largest frame the host reads from the browser: Chrome's own limit
+/// for extension → host messages. The configured, smaller `max_frame` is
+/// enforced by the daemon (the thin host reads no config file).
+pub const HOST_MAX_INBOUND: usize = 64 * 1024 * 1024;
+
 #[derive(Deserialize)]
 struct Peek {
     #[serde(default)]
     id: Option<Value>,
     #[serde(default)]
     method: Option<String>,
+    #[serde(default)]
+    error: Option<PeekError>,
+}
+
+#[derive(Deserialize)]
+struct PeekError {
+    code: String,
 }
 
 fn peek(frame: &[u8]) -> Option<Peek> {
@@ -84,7 +100,7 @@ impl Relay {
 
     fn answer_error(&self, id: &Value, err: &RpcError) {
         if let Err(e) = self.write_stdout(&reply_err(id, err)) {
-            tracing::debug!("stdout closed while answering an error: {e}");
+            crate::log!(Debug, "stdout closed while answering an error: {e}");
         }
     }
 
@@ -121,7 +137,7 @@ impl Relay {
         let stream = self.open()?;
         link.stream = Some(stream);
         link.gen += 1;
-        tracing::info!(gen = link.gen, "connected to the daemon");
+        crate::log!(Debug, "connected to the daemon (link {})", link.gen);
         self.link_changed.notify_all();
         Ok(())
     }
@@ -141,9 +157,10 @@ impl Relay {
                 .collect()
         };
         if !failed.is_empty() {
-            tracing::warn!(
-                count = failed.len(),
-                "daemon connection lost with requests in flight"
+            crate::log!(
+                Warn,
+                "daemon connection lost with {} request(s) in flight",
+                failed.len()
             );
         }
         let err = RpcError::new(
@@ -176,7 +193,7 @@ impl Relay {
                 Some(s) => match write_frame(s, frame, usize::MAX) {
                     Ok(()) => true,
                     Err(e) => {
-                        tracing::debug!(gen, "write to the daemon failed: {e}");
+                        crate::log!(Debug, "write to the daemon failed (link {gen}): {e}");
                         false
                     }
                 },
@@ -190,7 +207,7 @@ impl Relay {
             }
             if attempt == 0 {
                 if let Err(e) = self.reconnect(&mut link, gen) {
-                    tracing::warn!("cannot reach the daemon: {e}");
+                    crate::log!(Warn, "cannot reach the daemon: {e}");
                     drop(link);
                     if let Some(id) = &id {
                         self.answer_error(
@@ -225,7 +242,7 @@ impl Relay {
                     match self.reconnect(&mut link, gen) {
                         Ok(()) => backoff = Duration::from_millis(50),
                         Err(e) => {
-                            tracing::warn!("daemon unreachable, retrying in {backoff:?}: {e}");
+                            crate::log!(Warn, "daemon unreachable, retrying in {backoff:?}: {e}");
                             let (l, _) = self
                                 .link_changed
                                 .wait_timeout(link, backoff)
@@ -241,7 +258,7 @@ impl Relay {
                 match stream.try_clone() {
                     Ok(r) => (r, link.gen),
                     Err(e) => {
-                        tracing::warn!("cannot clone the daemon stream: {e}");
+                        crate::log!(Warn, "cannot clone the daemon stream: {e}");
                         link.stream = None;
                         continue;
                     }
@@ -257,26 +274,45 @@ impl Relay {
             self.fail_pending(gen);
             if link.gen == gen {
                 if let Err(e) = self.reconnect(&mut link, gen) {
-                    tracing::warn!("reconnect failed: {e}");
+                    crate::log!(Warn, "reconnect failed: {e}");
                 }
             }
         }
     }
 
-    fn pump_one(&self, mut reader: Stream, gen: u64) {
+    fn pump_one(&self, reader: Stream, gen: u64) {
+        // Buffered: a frame's prefix and body arrive in one read, not two.
+        let mut reader = std::io::BufReader::with_capacity(64 * 1024, reader);
         loop {
             let frame = match read_frame(&mut reader, usize::MAX) {
                 Ok(Some(f)) => f,
                 Ok(None) => {
-                    tracing::warn!(gen, "daemon closed the connection");
+                    crate::log!(Warn, "daemon closed the connection (link {gen})");
                     return;
                 }
                 Err(e) => {
-                    tracing::warn!(gen, "daemon connection failed: {e}");
+                    crate::log!(Warn, "daemon connection failed (link {gen}): {e}");
                     return;
                 }
             };
-            let id = peek(&frame).and_then(|p| p.id).filter(|v| !v.is_null());
+            let peeked = peek(&frame);
+            let closing = peeked.as_ref().is_some_and(|p| {
+                p.id.as_ref().is_none_or(Value::is_null)
+                    && p.error.as_ref().map(|e| e.code.as_str())
+                        == Some(ErrorCode::MessageTooLarge.as_str())
+            });
+            if closing {
+                // The daemon refused a frame above its `max_frame` and is
+                // closing this connection: pass its answer on and end the
+                // port, as a host reading the frame itself would.
+                crate::log!(
+                    Warn,
+                    "the daemon refused an oversized frame from the browser"
+                );
+                let _ = self.write_stdout(&frame);
+                std::process::exit(0);
+            }
+            let id = peeked.and_then(|p| p.id).filter(|v| !v.is_null());
             if let Some(id) = &id {
                 if id.as_str() == Some(REPLAY_ID) {
                     continue;
@@ -284,7 +320,11 @@ impl Relay {
                 lock(&self.pending).remove(&id_key(id));
             }
             let out = if frame.len() > MAX_OUTBOUND {
-                tracing::warn!(len = frame.len(), "daemon frame above the browser limit");
+                crate::log!(
+                    Warn,
+                    "daemon frame of {} bytes above the browser limit",
+                    frame.len()
+                );
                 reply_err(
                     id.as_ref().unwrap_or(&Value::Null),
                     &RpcError::new(
@@ -307,8 +347,12 @@ impl Relay {
 }
 
 /// Runs the relay until the browser closes stdin.
-pub fn run(paths: Paths, origin: String, max_frame: usize) -> io::Result<()> {
-    tracing::info!(origin = %origin, pid = std::process::id(), "host started");
+pub fn run(paths: Paths, origin: String) -> io::Result<()> {
+    crate::log!(
+        Debug,
+        "host started for {origin} (pid {})",
+        std::process::id()
+    );
     let relay = Arc::new(Relay {
         paths,
         origin,
@@ -328,14 +372,17 @@ pub fn run(paths: Paths, origin: String, max_frame: usize) -> io::Result<()> {
     let stdin = io::stdin();
     let mut stdin = stdin.lock();
     loop {
-        match read_frame(&mut stdin, max_frame) {
+        match read_frame(&mut stdin, HOST_MAX_INBOUND) {
             Ok(Some(frame)) => relay.forward(&frame),
             Ok(None) => {
-                tracing::info!("browser closed the port");
+                crate::log!(Debug, "browser closed the port");
                 break;
             }
             Err(FrameError::TooLarge { len, cap }) => {
-                tracing::warn!(len, cap, "oversized frame from the browser");
+                crate::log!(
+                    Warn,
+                    "oversized frame from the browser: {len} bytes, limit {cap}"
+                );
                 relay.answer_error(
                     &Value::Null,
                     &RpcError::new(
@@ -346,7 +393,7 @@ pub fn run(paths: Paths, origin: String, max_frame: usize) -> io::Result<()> {
                 break;
             }
             Err(e) => {
-                tracing::warn!("reading from the browser failed: {e}");
+                crate::log!(Warn, "reading from the browser failed: {e}");
                 break;
             }
         }

@@ -17,6 +17,38 @@ use directories::ProjectDirs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// The thin binary: what manifests point at and users type.
+pub const THIN_BIN: &str = if cfg!(windows) {
+    "logto-companion.exe"
+} else {
+    "logto-companion"
+};
+
+/// The daemon binary, always installed beside [`THIN_BIN`].
+pub const DAEMON_BIN: &str = if cfg!(windows) {
+    "logto-companion-daemon.exe"
+} else {
+    "logto-companion-daemon"
+};
+
+/// `name` in the running executable's folder (`/proc/self/exe` and its
+/// kin resolve symlinks, so a symlinked `logto-companion` finds the real
+/// folder). The error names the missing file and the fix.
+pub fn beside_this_program(name: &str) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find the path of this program: {e}"))?;
+    let path = exe.with_file_name(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is missing (it ships beside {}); reinstall logto-companion",
+            path.display(),
+            exe.display()
+        ))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Paths {
     /// `config.toml` lives here (`$XDG_CONFIG_HOME/logto-companion`).
