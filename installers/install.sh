@@ -1,11 +1,15 @@
 #!/bin/sh
 # Installs logto-companion from this checkout (Linux, macOS): builds the
-# release binary, copies it to $PREFIX/bin (default ~/.local/bin) and runs
-# `logto-companion install` with the arguments given.
+# release binaries, copies both — the thin `logto-companion` (what browsers
+# start and users type) and `logto-companion-daemon` beside it — to
+# $PREFIX/bin (default ~/.local/bin) and runs `logto-companion install` with
+# the arguments given (recording the two files, so `logto-companion
+# uninstall` deletes them with everything else).
 #
 #   installers/install.sh --endpoint https://tenant.logto.app --app-id <id> --extension-id <id>
 #   PREFIX=/opt/lc installers/install.sh …        another prefix
 #   installers/install.sh --binary path/to/logto-companion …   no build: copy that binary
+#                                  (and the logto-companion-daemon beside it)
 #   installers/install.sh --help
 #
 # Without arguments it only builds and copies, and prints the next step.
@@ -15,14 +19,16 @@ usage() {
   cat <<'USAGE'
 usage: installers/install.sh [--prefix DIR] [--binary FILE] [--] [logto-companion install arguments…]
 
-Builds logto-companion (cargo build --release), copies it to DIR/bin
+Builds logto-companion (cargo build --release), copies its two binaries
+(logto-companion and logto-companion-daemon) to DIR/bin
 (DIR: --prefix, else $PREFIX, else ~/.local) and runs
   DIR/bin/logto-companion install <arguments…>
 which registers the app and writes the browsers' native-messaging manifests.
 
 options:
   --prefix DIR    install to DIR/bin (default: $PREFIX or ~/.local)
-  --binary FILE   use this prebuilt binary instead of building
+  --binary FILE   use this prebuilt logto-companion (and the
+                  logto-companion-daemon beside it) instead of building
   -h, --help      this text; `logto-companion install --help` lists the install arguments
 
 environment: PREFIX, CARGO (the cargo to run, default cargo), CARGO_TARGET_DIR.
@@ -73,23 +79,32 @@ MSG
     fi
   fi
   [ -f "$repo/Cargo.toml" ] || { echo "install.sh: $repo is not the logto-companion checkout" >&2; exit 1; }
-  echo "==> building the release binary (cargo build --release)" >&2
-  (cd "$repo" && "$cargo" build --release --bin logto-companion) || {
+  echo "==> building the release binaries (scripts/build-release)" >&2
+  (cd "$repo" && CARGO="$cargo" scripts/build-release) || {
     echo "install.sh: cargo build failed (see above)" >&2
     exit 1
   }
   binary=${CARGO_TARGET_DIR:-$repo/target}/release/logto-companion
 fi
 [ -f "$binary" ] || { echo "install.sh: $binary does not exist" >&2; exit 1; }
+daemon_binary=$(dirname "$binary")/logto-companion-daemon
+[ -f "$daemon_binary" ] || {
+  echo "install.sh: $daemon_binary does not exist (it must be beside $binary; cargo build --release --bins builds both)" >&2
+  exit 1
+}
 
 dest_dir=$prefix/bin
 dest=$dest_dir/logto-companion
 mkdir -p "$dest_dir"
-# Copy beside it, then rename: replaces a running binary safely.
-cp "$binary" "$dest.new.$$"
-chmod 0755 "$dest.new.$$"
-mv -f "$dest.new.$$" "$dest"
-echo "==> installed $dest" >&2
+# Copy beside it, then rename: replaces a running binary safely. The daemon
+# binary first, so the thin one never runs without it.
+for pair in "$daemon_binary:$dest_dir/logto-companion-daemon" "$binary:$dest"; do
+  from=${pair%%:*}; to=${pair#*:}
+  cp "$from" "$to.new.$$"
+  chmod 0755 "$to.new.$$"
+  mv -f "$to.new.$$" "$to"
+  echo "==> installed $to" >&2
+done
 
 case ":${PATH:-}:" in
   *":$dest_dir:"*) ;;
@@ -104,4 +119,6 @@ NEXT
   exit 0
 fi
 echo "==> $dest install $*" >&2
-exec "$dest" install "$@"
+# --copied-programs: the record names the two files copied above, so
+# `logto-companion uninstall` deletes them with the rest.
+exec "$dest" install --copied-programs "$@"
