@@ -333,7 +333,7 @@ post_logout_redirect_uri = ${q(POST_LOGOUT)}
       if (!/^\d+$/.test(entry)) continue;
       try {
         const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-        if (!argv[0]?.endsWith('logto-companion') || !argv.includes('daemon')) continue;
+        if (!/logto-companion(-daemon)?$/.test(argv[0] ?? '') || !argv.includes('daemon')) continue;
         const environ = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
         if (environ.includes(needle)) out.push(Number(entry));
       } catch { /* gone */ }

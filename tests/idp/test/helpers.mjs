@@ -116,11 +116,23 @@ export async function follow(jar, url, origin) {
   return { ...r, url: at, left: false };
 }
 
+const servers = new Set();
+
+/** Kills every server spawnServer started that is still running. For `after()`: a test that fails before
+ * its own kill must not leave a server whose pipes keep the test file's process, and the suite, alive. */
+export async function stopServers() {
+  const left = [...servers];
+  for (const child of left) child.kill('SIGKILL');
+  await Promise.all(left.map((child) => new Promise((r) => { if (child.exitCode !== null || child.signalCode !== null) r(); else child.once('exit', r); })));
+}
+
 /** `node server.mjs` as a child; resolves with the ready line (or rejects with stderr if it exits). */
 export function spawnServer(env = {}) {
   const child = spawn(process.execPath, ['server.mjs'], {
     cwd: IDP_DIR, env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
+  servers.add(child);
+  child.once('exit', () => servers.delete(child));
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (d) => { stderr += d; });

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { CookieJar, driveSignIn } from '../drive-signin.mjs';
-import { API, authRequest, CLIENT_ID, follow, IDP_DIR, MEMBER, signIn, spawnServer, startStack, tokenRequest } from './helpers.mjs';
+import { API, authRequest, CLIENT_ID, follow, IDP_DIR, MEMBER, signIn, spawnServer, startStack, stopServers, tokenRequest } from './helpers.mjs';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const form = (body) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
@@ -23,6 +23,7 @@ const postJson = async (url, body, init = {}) => {
 let stack;
 before(async () => { stack = await startStack({ config: { deviceInterval: 1 } }); });
 after(() => stack.close());
+after(stopServers);
 
 /** Pushes the parameters of a Logto-SDK-style authorization request; returns the PAR answer and the request. */
 async function push(s, extra = {}) {

@@ -7,12 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { driveSignIn } from '../drive-signin.mjs';
-import { spawnServer, startLoopbackApp, b64url, IDP_DIR } from './helpers.mjs';
+import { spawnServer, startLoopbackApp, stopServers, b64url, IDP_DIR } from './helpers.mjs';
 
 const run = promisify(execFile);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-test-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+after(stopServers);
 const writeJson = (name, value) => {
   const file = path.join(tmp, name);
   fs.writeFileSync(file, JSON.stringify(value));
