@@ -306,7 +306,7 @@ class FlowEnv(smoke.Env):
 
     def restart_daemon(self):
         """Closes the hosts and kills the daemon (taskkill /F: nothing can be
-        flushed at exit); the next host starts a new one. Returns the old pid."""
+        flushed at exit); the next host starts a new one (see daemon_starts)."""
         for h in self.hosts:
             h.close()
         self.hosts = []
@@ -314,7 +314,6 @@ class FlowEnv(smoke.Env):
         assert pid, "no daemon pid file"
         self.kill(pid)
         time.sleep(1)  # taskkill returns once TerminateProcess is issued
-        return pid
 
     def check_clean(self):
         """Nothing of this session in Credential Manager, and no entry with
